@@ -1,0 +1,1 @@
+"""``eventfn`` subcommands that need only ``broker_bridge``."""

@@ -1,0 +1,1 @@
+"""Event formats: the CloudEvents JSON format and the batch JSON format."""

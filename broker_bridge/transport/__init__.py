@@ -1,0 +1,1 @@
+"""Broker transports eventfn adds to kombu (the embedded SQLite broker)."""

@@ -1,0 +1,35 @@
+"""eventfn's worker runtime: register plain Python handlers; run them on Celery workers.
+
+Public API::
+
+    from worker_runtime import function, Retry, PermanentError
+"""
+
+from worker_runtime.decorator import function
+from worker_runtime.errors import (
+    FunctionLoadError,
+    HandlerError,
+    PermanentError,
+    RegistrationError,
+    RetryableError,
+    UnknownFunction,
+    WorkerError,
+)
+from worker_runtime.registry import FunctionSpec, Registry, current_registry, use_registry
+from worker_runtime.retry import Retry
+
+__all__ = [
+    "FunctionLoadError",
+    "FunctionSpec",
+    "HandlerError",
+    "PermanentError",
+    "Registry",
+    "RegistrationError",
+    "Retry",
+    "RetryableError",
+    "UnknownFunction",
+    "WorkerError",
+    "current_registry",
+    "function",
+    "use_registry",
+]

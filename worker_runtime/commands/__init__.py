@@ -1,0 +1,1 @@
+"""``eventfn`` subcommands that load functions (worker, bridge)."""

@@ -1,0 +1,64 @@
+"""``@function``: register a plain Python handler, returning it unchanged.
+
+Options are validated here, when the module is imported, never when an event
+arrives: a bad option raises :class:`~worker_runtime.errors.RegistrationError`
+naming the function and the option.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from worker_runtime.errors import RegistrationError
+from worker_runtime.registry import FunctionSpec, Registry, current_registry
+from worker_runtime.retry import Retry
+
+__all__ = ["function"]
+
+H = TypeVar("H", bound=Callable[..., Any])
+
+
+def function(
+    name: str,
+    *,
+    subscribe: Iterable[Mapping[str, Any]] = (),
+    retry: Retry | None = None,
+    timeout: float = 30.0,
+    concurrency: int = 1,
+    idempotent: bool = False,
+    data_model: type[BaseModel] | None = None,
+    registry: Registry | None = None,
+) -> Callable[[H], H]:
+    """Register the decorated handler as function ``name``.
+
+    ``subscribe`` takes CloudEvents Subscriptions API filters (a list is a
+    conjunction per subscription entry); the handler receives a ``cloudevents.core``
+    CloudEvent and returns None, an event, or a list of events (replies).
+    """
+
+    def decorate(handler: H) -> H:
+        if not callable(handler):
+            raise RegistrationError(f"@function({name!r}) must decorate a callable")
+        try:
+            spec = FunctionSpec(
+                name=name,
+                handler=handler,
+                subscribe=tuple(subscribe),
+                retry=retry or Retry(),
+                timeout=timeout,
+                concurrency=concurrency,
+                idempotent=idempotent,
+                data_model=data_model,
+            )
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+            )
+            raise RegistrationError(f"@function({name!r}): {problems}") from exc
+        (registry or current_registry()).register(spec)
+        return handler
+
+    return decorate

@@ -8,7 +8,6 @@ above ``broker_bridge`` and ``eventfn --help`` stays fast. Errors from eventfn
 
 from __future__ import annotations
 
-import sys
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -60,4 +59,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

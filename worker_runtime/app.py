@@ -66,7 +66,9 @@ def create_app(settings: Settings, functions: Iterable[FunctionSpec]) -> Celery:
 
 
 def _register_task(app: Celery, spec: FunctionSpec) -> None:
-    dlq = Queue(spec.dead_letter_queue, exchange="", routing_key=spec.dead_letter_queue, durable=True)
+    dlq = Queue(
+        spec.dead_letter_queue, exchange="", routing_key=spec.dead_letter_queue, durable=True
+    )
 
     def run(event_json: str) -> None:
         result = execute(spec, event_json)

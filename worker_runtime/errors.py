@@ -1,13 +1,13 @@
 """The exception tree of ``worker_runtime``::
 
-    EventfnError                          (broker_bridge.errors)
-    └── WorkerError
-        ├── RegistrationError (ValueError)   invalid @function options, duplicate names
-        ├── UnknownFunction (LookupError)    no function of that name is registered
-        ├── FunctionLoadError (ImportError)  a --functions module cannot be imported
-        └── HandlerError                     what a handler raises to signal intent:
-            ├── PermanentError               do not retry: dead-letter at once
-            └── RetryableError               retry with the function's backoff policy
+EventfnError                          (broker_bridge.errors)
+└── WorkerError
+    ├── RegistrationError (ValueError)   invalid @function options, duplicate names
+    ├── UnknownFunction (LookupError)    no function of that name is registered
+    ├── FunctionLoadError (ImportError)  a --functions module cannot be imported
+    └── HandlerError                     what a handler raises to signal intent:
+        ├── PermanentError               do not retry: dead-letter at once
+        └── RetryableError               retry with the function's backoff policy
 """
 
 from __future__ import annotations

@@ -47,9 +47,7 @@ class FunctionSpec(BaseModel):
 
     @property
     def is_async(self) -> bool:
-        return asyncio.iscoroutinefunction(self.handler) or inspect.isasyncgenfunction(
-            self.handler
-        )
+        return asyncio.iscoroutinefunction(self.handler) or inspect.isasyncgenfunction(self.handler)
 
     @property
     def queue(self) -> str:

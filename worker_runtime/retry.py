@@ -30,8 +30,9 @@ class Retry(BaseModel):
     def delay_before(self, attempt: int, rng: random.Random | None = None) -> float:
         """Seconds to wait before ``attempt`` (2 for the first retry), capped and jittered."""
         retries = max(attempt - 1, 1)
+        base: float
         if self.backoff == "exponential":
-            base = self.delay * (2 ** (retries - 1))
+            base = self.delay * float(2 ** (retries - 1))
         elif self.backoff == "linear":
             base = self.delay * retries
         else:
@@ -39,5 +40,5 @@ class Retry(BaseModel):
         base = min(base, self.max_delay)
         if self.jitter:
             spread = base * self.jitter
-            base += (rng or random).uniform(-spread, spread)  # noqa: S311 - jitter, not crypto
+            base += (rng or random).uniform(-spread, spread)
         return max(0.0, min(base, self.max_delay))

@@ -90,5 +90,3 @@ def command(
     for ce in sent:
         click.echo(ce.get_id())
     click.echo(f"published {len(sent)} event(s)", err=True)
-
-

@@ -110,6 +110,7 @@ class Channel(virtual.Channel):  # type: ignore[misc]
         message: dict[str, Any] = json.loads(row[0])
         if row[1] > 1:
             message["redelivered"] = True
+            message["properties"].setdefault("delivery_info", {})["redelivered"] = True
         return message
 
     def _size(self, queue: str) -> int:
@@ -169,7 +170,9 @@ class Transport(virtual.Transport):  # type: ignore[misc]
     default_port = None
     driver_type = "sqlite"
     driver_name = "sqlite3"
-    implements = virtual.Transport.implements.extend(asynchronous=False, exchange_type=frozenset(["direct"]))
+    implements = virtual.Transport.implements.extend(
+        asynchronous=False, exchange_type=frozenset(["direct"])
+    )
 
     def __init__(self, client: Any, **kwargs: Any) -> None:
         super().__init__(client, **kwargs)

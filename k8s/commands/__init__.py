@@ -1,0 +1,1 @@
+"""``eventfn`` subcommands that run or manage whole deployments (dev)."""

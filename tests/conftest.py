@@ -1,0 +1,153 @@
+"""Shared fixtures: brokers (embedded, RabbitMQ, Redis), the TCK folder, fresh registries.
+
+Broker tests skip when their broker is down locally, but FAIL when ``CI=true``:
+CI must never pass by skipping a broker test.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kombu import Connection
+
+from broker_bridge.logs import configure_logging
+from broker_bridge.transport import sqlite
+from worker_runtime.registry import Registry, use_registry
+
+REPO = Path(__file__).resolve().parent.parent
+RABBITMQ_URL = os.environ.get("EVENTFN_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
+REDIS_URL = os.environ.get("EVENTFN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+BROKER_MARKERS = ("rabbitmq", "redis", "broker")
+
+configure_logging("console", "WARNING", force=True)
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def require(available: bool, what: str) -> None:
+    """Skip locally, fail in CI, when a real service the test needs is missing."""
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"{what} is not available and CI=true: broker tests must not be skipped")
+    pytest.skip(f"{what} is not available")
+
+
+def tck_dir() -> Path:
+    override = os.environ.get("EVENTFN_TCK_DIR")
+    path = Path(override) if override else REPO.parent / "shared" / "cloudevents-tck"
+    if not path.is_dir():
+        pytest.fail(f"CloudEvents TCK folder {path} is missing (set EVENTFN_TCK_DIR)")
+    return path
+
+
+def _clean_rabbitmq(url: str, queues: list[str]) -> None:
+    with Connection(url) as conn:
+        channel = conn.channel()
+        for name in queues:
+            try:
+                channel.queue_delete(name)
+            except Exception:
+                channel = conn.channel()
+        channel.close()
+
+
+def _clean_redis(url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    client.close()
+
+
+class BrokerUnderTest:
+    """A broker URL for one test, emptied of eventfn's queues first."""
+
+    def __init__(self, kind: str, url: str) -> None:
+        self.kind = kind
+        self.url = url
+
+    def reset(self, functions: list[str]) -> None:
+        queues = ["eventfn.bridge", "eventfn.bridge.dlq", "eventfn.bridge.unrouted"]
+        for name in functions:
+            queues += [f"eventfn.fn.{name}", f"eventfn.fn.{name}.dlq", f"eventfn.fn.{name}.retry"]
+        if self.kind == "rabbitmq":
+            _clean_rabbitmq(self.url, queues)
+        elif self.kind == "redis":
+            _clean_redis(self.url)
+
+
+@pytest.fixture(params=["embedded", "rabbitmq", "redis"])
+def broker(request: pytest.FixtureRequest, tmp_path: Path) -> BrokerUnderTest:
+    """Each test using it runs three times: embedded SQLite, RabbitMQ, Redis."""
+    kind = request.param
+    if kind == "embedded":
+        sqlite.register()
+        return BrokerUnderTest(kind, f"sqlite://localhost/{tmp_path / 'state' / 'broker.db'}")
+    if kind == "rabbitmq":
+        require(_reachable("127.0.0.1", 5672), "RabbitMQ on 127.0.0.1:5672")
+        return BrokerUnderTest(kind, RABBITMQ_URL)
+    require(_reachable("127.0.0.1", 6379), "Redis on 127.0.0.1:6379")
+    return BrokerUnderTest(kind, REDIS_URL)
+
+
+@pytest.fixture
+def rabbitmq_url() -> str:
+    require(_reachable("127.0.0.1", 5672), "RabbitMQ on 127.0.0.1:5672")
+    return RABBITMQ_URL
+
+
+@pytest.fixture
+def redis_url() -> str:
+    require(_reachable("127.0.0.1", 6379), "Redis on 127.0.0.1:6379")
+    return REDIS_URL
+
+
+@pytest.fixture
+def registry() -> Iterator[Registry]:
+    """A fresh function registry for the test."""
+    with use_registry() as fresh:
+        yield fresh
+
+
+@pytest.fixture
+def unique() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "broker" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.broker)
+            item.add_marker(pytest.mark.integration)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In CI, a skipped broker test fails the run even if a fixture forgot to."""
+    if not IN_CI:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return
+    skipped = [
+        rep
+        for rep in reporter.stats.get("skipped", [])
+        if any(marker in rep.keywords for marker in BROKER_MARKERS)
+    ]
+    if skipped:
+        reporter.write_line(
+            f"CI=true: {len(skipped)} broker test(s) were skipped; failing the run", red=True
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

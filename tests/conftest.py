@@ -21,7 +21,7 @@ from worker_runtime.registry import Registry, use_registry
 
 REPO = Path(__file__).resolve().parent.parent
 RABBITMQ_URL = os.environ.get("EVENTFN_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
-REDIS_URL = os.environ.get("EVENTFN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_URL = os.environ.get("EVENTFN_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 BROKER_MARKERS = ("rabbitmq", "redis", "broker")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings"]
@@ -37,6 +37,47 @@ class Settings(BaseSettings):
     embedded_poll_interval: float = Field(default=0.01, gt=0, le=5)
     embedded_visibility_timeout: float = Field(
         default=300.0, gt=0, description="seconds before an unacked embedded message is redelivered"
+    )
+
+    # -- publisher SDK (broker_bridge.publisher) ---------------------------------------
+    publish_mode: Literal["structured", "binary"] = Field(
+        default="structured",
+        description="content mode of published events (structured keeps the original bytes)",
+    )
+    publisher_pool_size: int = Field(
+        default=4, ge=1, le=256, description="broker connections one Publisher may open"
+    )
+    publish_max_attempts: int = Field(
+        default=5, ge=1, description="publish attempts (the first included) before raising"
+    )
+    publish_retry_interval: float = Field(
+        default=0.2, ge=0, description="seconds before the first re-publish; doubles per attempt"
+    )
+    publish_retry_max_interval: float = Field(default=2.0, ge=0)
+
+    # -- HTTP ingress (broker_bridge.ingress) ------------------------------------------
+    ingress_host: str = Field(default="127.0.0.1", description="address the ingress binds")
+    ingress_port: int = Field(default=8080, ge=0, le=65535)
+    ingress_max_body: int = Field(
+        default=1024 * 1024, ge=1, description="largest request body accepted (bytes; 413 above)"
+    )
+    ingress_token: SecretStr | None = Field(
+        default=None, description="when set, requests need 'Authorization: Bearer <token>'"
+    )
+    ingress_publish_attempts: int = Field(
+        default=2, ge=1, description="publish attempts per request before answering 503"
+    )
+    ingress_retry_after: int = Field(
+        default=5, ge=0, description="Retry-After seconds sent with 503 while the broker is down"
+    )
+    ingress_connections: int = Field(
+        default=8, ge=1, le=256, description="broker connections (and publishing threads)"
+    )
+    ingress_graceful_timeout: float = Field(
+        default=30.0, gt=0, description="seconds to drain in-flight requests on shutdown"
+    )
+    ingress_max_batch: int = Field(
+        default=10_000, ge=1, description="most events one batch request may carry"
     )
 
 

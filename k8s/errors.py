@@ -4,11 +4,15 @@
     └── K8sError
         ├── InvalidResource (ValueError)     a Function/Subscription resource cannot be read
         │                                    into a FunctionSpec (names the resource, problems)
+        ├── MetricsUnavailable (ConnectionError)  a queue's depth could not be read: skip this
+        │                                    tick for the function, never scale on guesses
         └── ApiError                         the Kubernetes API refused or failed a request
             ├── ApiClientError               4xx: the request is wrong; do not retry as is
+            │   └── ApiConflict              409: the object changed meanwhile; re-read, retry
             └── ApiServerError               5xx or no answer: retry later with a delay
 
-Raised by :mod:`k8s.render` (``InvalidResource``) and :mod:`k8s.actuators` (``ApiError``);
+Raised by :mod:`k8s.render` (``InvalidResource``), :mod:`k8s.metrics`
+(``MetricsUnavailable``), :mod:`k8s.actuators` and :mod:`k8s.operator` (``ApiError``);
 the operator and the autoscaler loop catch them to decide what to do next.
 """
 
@@ -18,10 +22,12 @@ from broker_bridge.errors import EventfnError
 
 __all__ = [
     "ApiClientError",
+    "ApiConflict",
     "ApiError",
     "ApiServerError",
     "InvalidResource",
     "K8sError",
+    "MetricsUnavailable",
 ]
 
 
@@ -36,6 +42,16 @@ class InvalidResource(K8sError, ValueError):
         self.name = name
         self.problems = problems
         super().__init__(f"resource {name!r} is invalid: {problems}")
+
+
+class MetricsUnavailable(K8sError, ConnectionError):
+    """A metrics source could not read a queue's statistics (``source``, ``queue``, cause)."""
+
+    def __init__(self, source: str, queue: str, cause: str) -> None:
+        self.source = source
+        self.queue = queue
+        self.cause = cause
+        super().__init__(f"{source}: cannot read queue {queue!r}: {cause}")
 
 
 class ApiError(K8sError):
@@ -58,3 +74,7 @@ class ApiClientError(ApiError):
 
 class ApiServerError(ApiError):
     """A 5xx answer or a transport failure: temporary, worth retrying with a delay."""
+
+
+class ApiConflict(ApiClientError):
+    """A 409 answer: the object changed since it was read; re-read it and try again."""

@@ -6,13 +6,18 @@ CI must never pass by skipping a broker test.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import socket
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+from hypothesis import HealthCheck, settings
 from kombu import Connection
 
 from broker_bridge.logs import configure_logging
@@ -20,12 +25,64 @@ from broker_bridge.transport import sqlite
 from worker_runtime.registry import Registry, use_registry
 
 REPO = Path(__file__).resolve().parent.parent
-RABBITMQ_URL = os.environ.get("EVENTFN_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
-REDIS_URL = os.environ.get("EVENTFN_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+RABBITMQ_BASE_URL = os.environ.get(
+    "EVENTFN_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//"
+)
+# A database of its own per test session (1-15; db 0 is left to developers), so that
+# parallel runs do not flush each other's queues.
+REDIS_URL = os.environ.get(
+    "EVENTFN_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{1 + os.getpid() % 15}"
+)
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 BROKER_MARKERS = ("rabbitmq", "redis", "broker")
 
 configure_logging("console", "WARNING", force=True)
+
+# Property tests check behaviour, not speed: on a busy 2-core CI machine example
+# generation can be slow, which must not fail a run (benchmarks measure speed).
+settings.register_profile(
+    "eventfn", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("eventfn")
+
+
+def _session_vhost() -> str:
+    """A RabbitMQ vhost of this test session (so parallel runs never share queues).
+
+    Needs ``rabbitmqctl`` (root, as in CI); without it the base URL's vhost is used.
+    """
+    if "EVENTFN_TEST_RABBITMQ_URL" in os.environ or shutil.which("rabbitmqctl") is None:
+        return RABBITMQ_BASE_URL
+    vhost = f"eventfn-test-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    try:
+        for args in (
+            ["add_vhost", vhost],
+            ["set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
+        ):
+            subprocess.run(
+                ["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60
+            )
+    except (OSError, subprocess.SubprocessError):
+        return RABBITMQ_BASE_URL
+    atexit.register(
+        subprocess.run,
+        ["rabbitmqctl", "-q", "delete_vhost", vhost],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    parts = urlsplit(RABBITMQ_BASE_URL)
+    return f"{parts.scheme}://{parts.netloc}/{vhost}"
+
+
+_rabbitmq_url: str | None = None
+
+
+def rabbitmq_session_url() -> str:
+    global _rabbitmq_url  # noqa: PLW0603 - one vhost per test session, created lazily
+    if _rabbitmq_url is None:
+        _rabbitmq_url = _session_vhost()
+    return _rabbitmq_url
 
 
 def _reachable(host: str, port: int) -> bool:
@@ -98,7 +155,7 @@ def broker(request: pytest.FixtureRequest, tmp_path: Path) -> BrokerUnderTest:
         return BrokerUnderTest(kind, f"sqlite://localhost/{tmp_path / 'state' / 'broker.db'}")
     if kind == "rabbitmq":
         require(_reachable("127.0.0.1", 5672), "RabbitMQ on 127.0.0.1:5672")
-        return BrokerUnderTest(kind, RABBITMQ_URL)
+        return BrokerUnderTest(kind, rabbitmq_session_url())
     require(_reachable("127.0.0.1", 6379), "Redis on 127.0.0.1:6379")
     return BrokerUnderTest(kind, REDIS_URL)
 
@@ -106,7 +163,7 @@ def broker(request: pytest.FixtureRequest, tmp_path: Path) -> BrokerUnderTest:
 @pytest.fixture
 def rabbitmq_url() -> str:
     require(_reachable("127.0.0.1", 5672), "RabbitMQ on 127.0.0.1:5672")
-    return RABBITMQ_URL
+    return rabbitmq_session_url()
 
 
 @pytest.fixture

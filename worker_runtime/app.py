@@ -1,31 +1,56 @@
-"""The Celery app factory: JSON only, late acks, one queue per function.
+"""The Celery app factory: JSON only, late acks, one queue and one task per function.
 
-``create_app`` is called by ``eventfn worker`` (and by tests); it registers one
-Celery task per function whose body is a thin shell around
-:func:`worker_runtime.execution.execute`. Handlers never see Celery.
+``create_app`` is called by ``eventfn worker`` (and by tests). Each function gets
+one Celery task (``eventfn.fn.NAME``) whose body is a thin shell: it reads the
+delivery off the message (attempt header, redelivered flag) and hands it to the
+function's :class:`~worker_runtime.execution.Pipeline`, built once per worker
+process. Handlers never see Celery. The task acks when the pipeline returns (the
+event was handled, retried, dead-lettered or skipped; any publish confirmed);
+an infrastructure failure (broker or state store down) requeues the message.
+Hard timeouts are Celery's ``time_limit`` with ``acks_on_timeout=False``: the
+pool process is replaced and the message requeued.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import structlog
 from celery import Celery
+from celery.exceptions import Reject
 from celery.signals import setup_logging
-from kombu import Queue
 
 from broker_bridge import topology
 from broker_bridge.config import Settings
 from broker_bridge.connection import broker_url, transport_options
 from broker_bridge.logs import configure_logging
-from worker_runtime.deadletter import dead_letter_headers, from_exception
-from worker_runtime.execution import Outcome, execute
+from worker_runtime.context import Delivery
+from worker_runtime.deadlines import hard_timeout, transport_overrides
+from worker_runtime.execution import Pipeline, build_pipeline
+from worker_runtime.hub import HubWakeup
+from worker_runtime.metrics import WorkerMetrics, default_metrics
+from worker_runtime.publishing import KombuOutbox
 from worker_runtime.registry import FunctionSpec
+from worker_runtime.settings import WorkerSettings
+from worker_runtime.shutdown import ShutdownGrace
+from worker_runtime.state import StateStore, open_store, store_url_for
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "delivery_from_request"]
 
 log = structlog.get_logger("eventfn.worker")
+
+#: Write attempt markers only for handlers still running after this long (see
+#: worker_runtime.markers): a store write per message costs 30-200 us. Not on the
+#: embedded broker, whose non-event-loop pool stopped replacing a process killed at
+#: its hard timeout when the marker thread ran in it (billiard; to investigate).
+MARK_AFTER = 0.05
+
+#: Pause before requeueing after an infrastructure failure (no hot redelivery loop).
+INFRA_BACKOFF = 1.0
 
 
 @setup_logging.connect  # type: ignore[untyped-decorator]
@@ -33,14 +58,55 @@ def _keep_our_logging(**_: Any) -> None:
     """Connected so Celery leaves the process's (structlog) logging alone."""
 
 
-def create_app(settings: Settings, functions: Iterable[FunctionSpec]) -> Celery:
+def delivery_from_request(spec: FunctionSpec, event_json: str, request: Any) -> Delivery:
+    """The :class:`Delivery` of a Celery task request (headers become attributes)."""
+    info = getattr(request, "delivery_info", None) or {}
+    return Delivery(
+        spec=spec,
+        body=event_json,
+        task_id=str(request.id),
+        attempt=int(getattr(request, "eventfn_attempt", None) or 1),
+        redelivered=bool(info.get("redelivered")),
+        first_failure=getattr(request, "eventfn_first_failure", None),
+        defers=int(getattr(request, "eventfn_defers", None) or 0),
+    )
+
+
+class _PerProcess:
+    """Builds the pipelines (state store connection, outbox) once per process:
+    prefork children must not share a parent's sockets."""
+
+    def __init__(self, factory: Callable[[], tuple[StateStore, dict[str, Pipeline]]]) -> None:
+        self._factory = factory
+        self._pid = -1
+        self._pipelines: dict[str, Pipeline] = {}
+        self._lock = threading.Lock()
+
+    def pipeline(self, name: str) -> Pipeline:
+        if self._pid != os.getpid():
+            with self._lock:
+                if self._pid != os.getpid():
+                    _, self._pipelines = self._factory()
+                    self._pid = os.getpid()
+        return self._pipelines[name]
+
+
+def create_app(
+    settings: Settings,
+    functions: Iterable[FunctionSpec],
+    worker_settings: WorkerSettings | None = None,
+    *,
+    metrics: WorkerMetrics | None = None,
+) -> Celery:
     """A Celery app that can run ``functions`` (and consumes their queues)."""
     configure_logging(settings.log_format, settings.log_level)
+    wsettings = worker_settings or WorkerSettings()
     specs = list(functions)
     url = broker_url(settings)
+    options = transport_overrides(url, transport_options(settings, url), specs)
     app = Celery("eventfn", broker=url, set_as_current=False)
     app.conf.update(
-        broker_transport_options=transport_options(settings, url),
+        broker_transport_options=options,
         broker_connection_retry_on_startup=True,
         broker_connection_timeout=settings.connect_timeout,
         task_serializer="json",
@@ -59,33 +125,55 @@ def create_app(settings: Settings, functions: Iterable[FunctionSpec]) -> Celery:
         worker_send_task_events=False,
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
+        eventfn_hub_wakeup_interval=wsettings.hub_wakeup_interval,
+        eventfn_shutdown_grace=wsettings.shutdown_grace,
     )
+    app.steps["worker"].add(HubWakeup)
+    app.steps["worker"].add(ShutdownGrace)
+    store_url = store_url_for(wsettings.state_url, url, settings.state_dir)
+
+    mark_after = 0.0 if url.startswith("sqlite") else MARK_AFTER
+
+    def build() -> tuple[StateStore, dict[str, Pipeline]]:
+        store = open_store(store_url)
+        outbox = KombuOutbox(app)
+        pipelines = {
+            spec.name: build_pipeline(
+                spec,
+                outbox=outbox,
+                store=store,
+                metrics=metrics or default_metrics(),
+                idempotency_ttl=wsettings.idempotency_ttl,
+                attempt_marker_ttl=wsettings.attempt_marker_ttl,
+                attempt_mark_after=mark_after,
+            )
+            for spec in specs
+        }
+        return store, pipelines
+
+    per_process = _PerProcess(build)
     for spec in specs:
-        _register_task(app, spec)
+        _register_task(app, spec, per_process)
     return app
 
 
-def _register_task(app: Celery, spec: FunctionSpec) -> None:
-    dlq = Queue(
-        spec.dead_letter_queue, exchange="", routing_key=spec.dead_letter_queue, durable=True
-    )
-
-    def run(event_json: str) -> None:
-        result = execute(spec, event_json)
-        if result.outcome is Outcome.FAILED and result.error is not None:
-            letter = from_exception(spec.name, result.error, attempts=1)
-            with app.producer_or_acquire() as producer:
-                producer.publish(
-                    event_json.encode(),
-                    exchange="",
-                    routing_key=spec.dead_letter_queue,
-                    declare=[dlq],
-                    content_type="application/cloudevents+json",
-                    content_encoding="utf-8",
-                    headers=dead_letter_headers(letter),
-                    delivery_mode=2,
-                    retry=True,
-                )
+def _register_task(app: Celery, spec: FunctionSpec, per_process: _PerProcess) -> None:
+    def run(task: Any, event_json: str) -> None:
+        delivery = delivery_from_request(spec, event_json, task.request)
+        try:
+            per_process.pipeline(spec.name).run(delivery)
+        except Exception as exc:  # broker or state store trouble: keep the message
+            log.exception("infrastructure failure; requeueing", function=spec.name)
+            time.sleep(INFRA_BACKOFF)
+            raise Reject(str(exc), requeue=True) from exc
 
     run.__name__ = f"run_{spec.name.replace('-', '_')}"
-    app.task(name=topology.task_name(spec.name), acks_late=True)(run)
+    app.task(
+        name=topology.task_name(spec.name),
+        bind=True,
+        acks_late=True,
+        acks_on_timeout=False,
+        reject_on_worker_lost=True,
+        time_limit=hard_timeout(spec),
+        max_retries=0,
+    )(run)

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["TRACEBACK_LIMIT", "DeadLetter", "dead_letter_headers", "from_exception"]
+__all__ = [
+    "HEADER_NAMES",
+    "TRACEBACK_LIMIT",
+    "DeadLetter",
+    "dead_letter_headers",
+    "from_exception",
+    "parse_time",
+]
 
 TRACEBACK_LIMIT = 4096
 
@@ -30,6 +37,28 @@ class DeadLetter:
     attempts: int
     first_failure: datetime
     last_failure: datetime
+
+
+#: The extensions a dead letter carries (message headers; ``eventfn dlq list`` shows them).
+HEADER_NAMES = (
+    "eventfnfunction",
+    "eventfnerrortype",
+    "eventfnerror",
+    "eventfntraceback",
+    "eventfnattempts",
+    "eventfnfirstfailure",
+    "eventfnlastfailure",
+)
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """An RFC 3339 timestamp from a header, or None when absent or unreadable."""
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def _rfc3339(moment: datetime) -> str:

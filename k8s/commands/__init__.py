@@ -1,1 +1,2 @@
-"""``eventfn`` subcommands that run or manage whole deployments (dev)."""
+"""``eventfn`` subcommands of the k8s package: ``dev``, ``autoscale``, ``operator``,
+``manifests`` (registered as ``eventfn.commands`` entry points in setup.cfg)."""

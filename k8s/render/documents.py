@@ -25,32 +25,37 @@ def render_custom_resources(spec: FunctionSpec, settings: RenderSettings) -> lis
 
 
 def render_workload(
-    spec: FunctionSpec, settings: RenderSettings, owner: Owner | None = None
+    spec: FunctionSpec, settings: RenderSettings, owner: Owner | None = None, *, keda: bool = False
 ) -> list[dict[str, Any]]:
-    """ServiceAccount, Deployment and ScaledObject of one function, owned by ``owner``."""
-    return [
-        service_account(spec, settings, owner),
-        deployment(spec, settings, owner),
-        scaled_object(spec, settings, owner),
-    ]
+    """ServiceAccount and Deployment of one function (and its ScaledObject with
+    ``keda``), owned by ``owner``."""
+    documents = [service_account(spec, settings, owner), deployment(spec, settings, owner)]
+    if keda:
+        documents.append(scaled_object(spec, settings, owner))
+    return documents
 
 
 def render_manifests(
     specs: Iterable[FunctionSpec],
     settings: RenderSettings | None = None,
     *,
-    workloads: bool = True,
+    workloads: bool = False,
+    keda: bool = False,
 ) -> list[dict[str, Any]]:
-    """Every document for ``specs``: custom resources, and unless ``workloads`` is false
-    (when the operator runs and renders them itself) the TriggerAuthentication and each
-    function's workload. Functions come out sorted by name, so output is stable."""
+    """Every document for ``specs``: the Function and Subscription resources; with
+    ``keda`` the TriggerAuthentication and a ScaledObject per function (for clusters
+    that scale with KEDA); with ``workloads`` each function's ServiceAccount and
+    Deployment too (for clusters without the operator, which renders them itself).
+    Functions come out sorted by name, so output is stable."""
     settings = settings or RenderSettings()
     ordered = sorted(specs, key=lambda spec: spec.name)
     documents: list[dict[str, Any]] = []
-    if workloads and ordered:
+    if keda and ordered:
         documents.append(trigger_authentication(settings))
     for spec in ordered:
         documents.extend(render_custom_resources(spec, settings))
         if workloads:
             documents.extend(render_workload(spec, settings))
+        if keda:
+            documents.append(scaled_object(spec, settings))
     return documents

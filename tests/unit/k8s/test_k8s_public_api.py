@@ -10,7 +10,16 @@ import pytest
 import k8s
 from broker_bridge.errors import EventfnError
 
-PACKAGES = ["k8s", "k8s.scaling", "k8s.render"]
+PACKAGES = [
+    "k8s",
+    "k8s.scaling",
+    "k8s.render",
+    "k8s.metrics",
+    "k8s.autoscaler",
+    "k8s.actuators",
+    "k8s.client",
+    "k8s.operator",
+]
 
 
 @pytest.mark.parametrize("name", PACKAGES)
@@ -27,10 +36,28 @@ def test_all_is_explicit_and_importable(name):
     "name",
     [
         m.name
-        for pkg in ("k8s.scaling", "k8s.render")
+        for pkg in (
+            "k8s.scaling",
+            "k8s.render",
+            "k8s.metrics",
+            "k8s.autoscaler",
+            "k8s.actuators",
+            "k8s.client",
+            "k8s.operator",
+            "k8s.commands",
+        )
         for m in pkgutil.iter_modules(importlib.import_module(pkg).__path__, prefix=f"{pkg}.")
+        if m.name != "k8s.commands.dev"  # the lead's
     ]
-    + ["k8s.errors", "k8s.model"],
+    + [
+        "k8s.errors",
+        "k8s.model",
+        "k8s.registry",
+        "k8s.embedded",
+        "k8s.cluster",
+        "k8s.kubeconfig",
+        "k8s.subscription_source",
+    ],
 )
 def test_every_module_declares_all_and_a_docstring(name):
     module = importlib.import_module(name)
@@ -44,6 +71,8 @@ def test_errors_hang_under_eventfn_error():
     assert issubclass(k8s.InvalidResource, ValueError)
     for leaf in (k8s.ApiClientError, k8s.ApiServerError):
         assert issubclass(leaf, k8s.ApiError)
+    assert issubclass(k8s.ApiConflict, k8s.ApiClientError)
+    assert issubclass(k8s.MetricsUnavailable, ConnectionError)
     error = k8s.ApiClientError("deployments/x/scale", 404, "NotFound")
     assert (error.status, error.target) == (404, "deployments/x/scale")
     assert "404 NotFound" in str(error)

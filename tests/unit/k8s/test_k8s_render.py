@@ -162,7 +162,9 @@ TRIGGER_AUTHENTICATION_SCHEMA = {
 @pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.name)
 @pytest.mark.parametrize("owner", [None, OWNER], ids=["no-owner", "owned"])
 def test_every_rendered_document_validates(spec, owner, crd_validators):
-    documents = render_manifests([spec], SETTINGS) + render_workload(spec, SETTINGS, owner)
+    documents = render_manifests([spec], SETTINGS, keda=True) + render_workload(
+        spec, SETTINGS, owner, keda=True
+    )
     kinds = set()
     for document in documents:
         kind = document["kind"]
@@ -210,7 +212,7 @@ def test_validators_reject_mistakes(crd_validators):
     }
     with pytest.raises(jsonschema.ValidationError):
         crd_validators["Subscription"].validate(two_dialects)
-    (_, deployment, _) = render_workload(full_spec(), SETTINGS)
+    (_, deployment) = render_workload(full_spec(), SETTINGS)
     deployment["spec"]["template"]["spec"]["containers"][0]["envv"] = []
     with pytest.raises(kubernetes_validate.ValidationError):
         validate_k8s(deployment)
@@ -218,7 +220,7 @@ def test_validators_reject_mistakes(crd_validators):
 
 def test_worker_deployment():
     spec = full_spec()
-    (service_account, deployment, _) = render_workload(spec, SETTINGS, OWNER)
+    (service_account, deployment) = render_workload(spec, SETTINGS, OWNER)
     ((name, pod),) = pod_templates([deployment])
     assert_pod_secure(name, pod)
     assert name == "resize-image"
@@ -241,7 +243,7 @@ def test_worker_deployment():
 
 
 def test_owner_references_only_with_an_owner():
-    for document in render_workload(full_spec(), SETTINGS, OWNER):
+    for document in render_workload(full_spec(), SETTINGS, OWNER, keda=True):
         (reference,) = document["metadata"]["ownerReferences"]
         assert reference == {
             "apiVersion": "eventfn.io/v1alpha1",
@@ -317,7 +319,7 @@ def test_spec_from_an_invalid_resource_names_it():
 
 
 def test_manifests_are_sorted_and_shared_objects_come_once():
-    documents = render_manifests([SPECS[0], SPECS[1]], SETTINGS)
+    documents = render_manifests([SPECS[0], SPECS[1]], SETTINGS, keda=True, workloads=True)
     assert [d["kind"] for d in documents].count("TriggerAuthentication") == 1
     functions = [d["metadata"]["name"] for d in documents if d["kind"] == "Function"]
     assert functions == ["order-logger", "resize-image"]
@@ -327,7 +329,7 @@ def test_manifests_are_sorted_and_shared_objects_come_once():
 
 
 def test_yaml_round_trip():
-    documents = render_manifests(SPECS, SETTINGS)
+    documents = render_manifests(SPECS, SETTINGS, workloads=True, keda=True)
     text = to_yaml(documents)
     assert text.count("\n---\n") == len(documents) - 1
     assert from_yaml(text) == documents
@@ -336,8 +338,22 @@ def test_yaml_round_trip():
         from_yaml("- a\n- b\n")
 
 
+def test_what_each_mode_renders():
+    def kinds(**flags):
+        return [d["kind"] for d in render_manifests([SPECS[1]], SETTINGS, **flags)]
+
+    assert kinds() == ["Function"]  # the operator renders the workload
+    assert kinds(keda=True) == ["TriggerAuthentication", "Function", "ScaledObject"]
+    assert kinds(workloads=True) == ["Function", "ServiceAccount", "Deployment"]
+    assert [d["kind"] for d in render_workload(SPECS[1], SETTINGS)] == [
+        "ServiceAccount",
+        "Deployment",
+    ]
+    assert render_workload(SPECS[1], SETTINGS, keda=True)[-1]["kind"] == "ScaledObject"
+
+
 def test_probes_can_be_turned_off():
-    (_, deployment, _) = render_workload(full_spec(), RenderSettings(health_port=None))
+    (_, deployment) = render_workload(full_spec(), RenderSettings(health_port=None))
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
     assert "livenessProbe" not in container
     assert "EVENTFN_HEALTH_PORT" not in [e["name"] for e in container["env"]]

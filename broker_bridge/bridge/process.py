@@ -1,0 +1,230 @@
+"""The bridge process: consume the input queue, route in batches, confirm, then ack.
+
+The loop takes up to ``batch_size`` input messages (bounded by ``prefetch``),
+decides each one (:func:`broker_bridge.bridge.decision.decide`), publishes every
+resulting message through an :class:`~broker_bridge.bridge.outbox.Outbox` that
+pipelines publisher confirms, waits until the broker confirmed all of them, and
+only then acks the inputs. A crash at any point leaves the inputs unacked: they
+are redelivered and routed again (at least once, never lost). Several bridge
+processes can consume the same input queue.
+
+The routing table can be swapped while running (:meth:`Bridge.request_reload`, on
+SIGHUP or when the subscriptions file changes); the swap happens between batches,
+so no event is routed by half of one table and half of another.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+from kombu import Connection, Consumer, Message
+
+from broker_bridge import topology
+from broker_bridge.bridge import metrics
+from broker_bridge.bridge.decision import Decision, Kind, Outgoing, Router, decide
+from broker_bridge.bridge.outbox import Outbox
+from broker_bridge.bridge.settings import BridgeSettings
+from broker_bridge.config import Settings
+from broker_bridge.connection import connect, mask_url
+from broker_bridge.logs import event_fields
+
+__all__ = ["Bridge"]
+
+log = structlog.get_logger("eventfn.bridge")
+
+_POLL = 0.25  # seconds to block waiting for input when nothing is pending
+_GATHER = 0.002  # seconds to wait for more input before routing a partial batch
+
+
+class Bridge:
+    """One bridge process. ``run()`` blocks until :meth:`stop` is called."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        router_source: Callable[[], Router],
+        *,
+        bridge_settings: BridgeSettings | None = None,
+    ) -> None:
+        self.settings = settings
+        self.options = bridge_settings or BridgeSettings()
+        self._router_source = router_source
+        self.router: Router = router_source()
+        self._stop = threading.Event()
+        self._reload = threading.Event()
+        self._pending: list[Message] = []
+        self._last_routed: dict[str, float] = {}
+        self.stats: dict[str, int] = {
+            "received": 0,
+            "routed": 0,
+            "unmatched": 0,
+            "dead_lettered": 0,
+            "fanout": 0,
+            "batches": 0,
+        }
+
+    # -- control ----------------------------------------------------------------------
+    def stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def request_reload(self) -> None:
+        """Rebuild the routing table from its source between two batches."""
+        self._reload.set()
+
+    # -- main loop --------------------------------------------------------------------
+    def run(self) -> None:
+        backoff = 0.2
+        while not self._stop.is_set():
+            try:
+                self._run_connected()
+                backoff = 0.2
+            except Exception as exc:  # broker errors of every transport; reconnect
+                if self._stop.is_set():
+                    break
+                log.warning(
+                    "bridge lost the broker; reconnecting",
+                    error=f"{type(exc).__name__}: {exc}",
+                    retry_in=round(backoff, 2),
+                )
+                self._pending.clear()  # unacked: the broker redelivers them
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, self.options.reconnect_max_interval)
+
+    def _run_connected(self) -> None:
+        conn = connect(self.settings)
+        try:
+            conn.ensure_connection(max_retries=1, timeout=self.settings.connect_timeout)
+            outbox = Outbox(self.settings, timeout=self.options.confirm_timeout)
+            try:
+                channel = conn.channel()
+                consumer = Consumer(
+                    channel,
+                    queues=[topology.bridge_queue()],
+                    on_message=self._on_message,
+                    prefetch_count=self.options.prefetch,
+                    accept=None,
+                )
+                consumer.consume()
+                log.info(
+                    "bridge consuming",
+                    queue=topology.BRIDGE_QUEUE,
+                    broker=mask_url(conn.as_uri(include_password=False)),
+                )
+                self._loop(conn, outbox)
+                consumer.cancel()
+            finally:
+                outbox.close()
+        finally:
+            conn.release()
+
+    def _loop(self, conn: Connection, outbox: Outbox) -> None:
+        multiple_ack = conn.transport.driver_type == "amqp"
+        while not self._stop.is_set():
+            if self._reload.is_set() and not self._pending:
+                self._apply_reload()
+            timeout = _GATHER if self._pending else _POLL
+            try:
+                conn.drain_events(timeout=timeout)
+                if len(self._pending) < self.options.batch_size:
+                    continue
+            except TimeoutError:
+                if not self._pending:
+                    continue
+            self._flush(outbox, multiple_ack)
+        if self._pending:
+            self._flush(outbox, multiple_ack)
+
+    def _apply_reload(self) -> None:
+        self._reload.clear()
+        try:
+            self.router = self._router_source()
+        except Exception as exc:  # keep routing with the old table when the new one is bad
+            log.error("subscription table reload failed; keeping the old table", error=str(exc))
+            return
+        log.info("subscription table reloaded")
+
+    # -- one batch --------------------------------------------------------------------
+    def _on_message(self, message: Message) -> None:
+        self._pending.append(message)
+
+    def _flush(self, outbox: Outbox, multiple_ack: bool) -> None:
+        batch, self._pending = self._pending, []
+        now = time.time()
+        for message in batch:
+            decision = self._decide(message)
+            self._record(decision)
+            for out in decision.outgoing:
+                outbox.publish(out)
+            for function in decision.functions:
+                last = self._last_routed.get(function)
+                if last is None or now - last > self.options.activation_idle:
+                    outbox.publish(_activation(function, now))
+                self._last_routed[function] = now
+        outbox.wait()
+        if multiple_ack:
+            batch[-1].ack(multiple=True)
+        else:
+            for message in batch:
+                message.ack()
+        self.stats["batches"] += 1
+
+    def _decide(self, message: Message) -> Decision:
+        self.stats["received"] += 1
+        metrics.RECEIVED.inc()
+        body = message.body
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        started = time.perf_counter()
+        decision = decide(
+            bytes(body),
+            message.headers,
+            message.content_type,
+            message.content_encoding,
+            self.router,
+            max_hops=self.options.max_hops,
+            keep_unmatched=self.options.unmatched == "keep",
+        )
+        metrics.ROUTING_SECONDS.observe(time.perf_counter() - started)
+        return decision
+
+    def _record(self, decision: Decision) -> None:
+        fields = event_fields(decision.attributes or {})
+        if decision.kind is Kind.ROUTED:
+            self.stats["routed"] += 1
+            self.stats["fanout"] += len(decision.functions)
+            metrics.ROUTED.inc()
+            for function in decision.functions:
+                metrics.FANOUT.labels(function).inc()
+            log.debug("routed", functions=list(decision.functions), **fields)
+        elif decision.kind is Kind.UNMATCHED:
+            self.stats["unmatched"] += 1
+            metrics.UNMATCHED.labels(self.options.unmatched).inc()
+            log.info("no subscription matches", policy=self.options.unmatched, **fields)
+        else:
+            self.stats["dead_lettered"] += 1
+            metrics.DEAD_LETTERED.labels(_reason_label(decision)).inc()
+            log.warning("input dead-lettered", reason=decision.reason, **fields)
+
+
+def _reason_label(decision: Decision) -> str:
+    headers: dict[str, Any] = decision.outgoing[0].headers if decision.outgoing else {}
+    return str(headers.get("eventfnerrortype", "unknown"))
+
+
+def _activation(function: str, now: float) -> Outgoing:
+    return Outgoing(
+        queue=topology.ACTIVATE_QUEUE,
+        body=json.dumps({"function": function, "at": now}).encode(),
+        content_type="application/json",
+        content_encoding="utf-8",
+        properties={"delivery_mode": 2},
+    )

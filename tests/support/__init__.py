@@ -1,0 +1,1 @@
+"""Helpers shared by eventfn's tests (importable as ``support.*``)."""

@@ -1,0 +1,116 @@
+"""The kombu :class:`~worker_runtime.ports.Outbox`: retries, dead letters and replies.
+
+Publishes through the Celery app's producer pool on the broker's default exchange,
+durable, with ``retry=True``; on RabbitMQ the connection has publisher confirms
+(``confirm_publish``), so each publish returns once the broker has the message and
+the input can be acked after it. Created once per worker process by
+:mod:`worker_runtime.app`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from celery import Celery
+from cloudevents.core.base import BaseCloudEvent
+from kombu import Queue
+
+from broker_bridge import topology
+from broker_bridge.formats.json import CONTENT_TYPE, to_json
+from broker_bridge.taskmessage import build_task_message
+from worker_runtime.context import Delivery
+
+__all__ = ["KombuOutbox", "dead_letter_queue", "eta_after"]
+
+_RETRY_POLICY = {"max_retries": 5, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 3.0}
+
+
+def dead_letter_queue(function: str) -> Queue:
+    name = topology.function_dlq_name(function)
+    return Queue(name, exchange="", routing_key=name, durable=True)
+
+
+def eta_after(delay: float) -> str | None:
+    """The protocol-2 ``eta`` header for a message due in ``delay`` seconds (None: now)."""
+    if delay <= 0:
+        return None
+    return (datetime.now(UTC) + timedelta(seconds=delay)).isoformat()
+
+
+class KombuOutbox:
+    """Publishes with the app's producer pool (one per process)."""
+
+    def __init__(self, app: Celery) -> None:
+        self.app = app
+
+    def _publish(self, body: bytes, queue: Queue, headers: dict[str, Any], **extra: Any) -> None:
+        with self.app.producer_or_acquire() as producer:
+            producer.publish(
+                body,
+                exchange="",
+                routing_key=queue.name,
+                declare=[queue],
+                headers=headers,
+                delivery_mode=2,
+                retry=True,
+                retry_policy=_RETRY_POLICY,
+                **extra,
+            )
+
+    def publish_retry(
+        self,
+        delivery: Delivery,
+        *,
+        attempt: int,
+        delay: float,
+        first_failure: str | None,
+        defers: int = 0,
+    ) -> None:
+        envelope = json.loads(delivery.body)
+        task = build_task_message(
+            delivery.spec.name,
+            delivery.body,
+            str(envelope.get("source")),
+            str(envelope.get("id")),
+            attempt=attempt,
+            extra_headers={
+                "id": delivery.task_id,
+                "root_id": delivery.task_id,
+                "eta": eta_after(delay),
+                "eventfn_first_failure": first_failure,
+                "eventfn_defers": defers,
+            },
+        )
+        properties = {**task.properties, "correlation_id": delivery.task_id}
+        properties.pop("delivery_mode", None)
+        self._publish(
+            task.body,
+            topology.function_queue(delivery.spec.name),
+            task.headers,
+            content_type=task.content_type,
+            content_encoding=task.content_encoding,
+            **properties,
+        )
+
+    def publish_dead_letter(self, delivery: Delivery, headers: Mapping[str, Any]) -> None:
+        self._publish(
+            delivery.body.encode(),
+            dead_letter_queue(delivery.spec.name),
+            dict(headers),
+            content_type=CONTENT_TYPE,
+            content_encoding="utf-8",
+        )
+
+    def publish_replies(self, events: Sequence[BaseCloudEvent]) -> None:
+        queue = topology.bridge_queue()
+        for event in events:
+            self._publish(
+                to_json(event),
+                queue,
+                {},
+                content_type=CONTENT_TYPE,
+                content_encoding="utf-8",
+            )

@@ -40,9 +40,7 @@ configure_logging("console", "WARNING", force=True)
 
 # Property tests check behaviour, not speed: on a busy 2-core CI machine example
 # generation can be slow, which must not fail a run (benchmarks measure speed).
-settings.register_profile(
-    "eventfn", deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+settings.register_profile("eventfn", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("eventfn")
 
 

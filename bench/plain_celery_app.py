@@ -6,6 +6,7 @@ JSON serialization and late acks as eventfn uses them, everything else stock.
 from __future__ import annotations
 
 import os
+import time
 
 from celery import Celery
 
@@ -27,6 +28,12 @@ _FD = os.open(
 )
 
 
+_LATENCY = os.environ.get("EVENTFN_BENCH_LATENCY")
+_LAT_FD = os.open(_LATENCY, os.O_WRONLY | os.O_APPEND | os.O_CREAT) if _LATENCY else None
+
+
 @app.task(name="plain.noop")
-def noop(payload: dict[str, object]) -> None:
+def noop(payload: dict[str, float]) -> None:
+    if _LAT_FD is not None and "t" in payload:
+        os.write(_LAT_FD, f"{time.time() - payload['t']:.6f}\n".encode())
     os.write(_FD, b".")

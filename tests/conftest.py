@@ -30,9 +30,7 @@ RABBITMQ_BASE_URL = os.environ.get(
 )
 # A database of its own per test session (1-15; db 0 is left to developers), so that
 # parallel runs do not flush each other's queues.
-REDIS_URL = os.environ.get(
-    "EVENTFN_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{1 + os.getpid() % 15}"
-)
+REDIS_BASE_URL = "redis://127.0.0.1:6379"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 BROKER_MARKERS = ("rabbitmq", "redis", "broker")
 
@@ -127,6 +125,60 @@ def _clean_redis(url: str) -> None:
     client.close()
 
 
+_REDIS_DB: list[str] = []
+
+
+def redis_session_url() -> str:
+    """A Redis database (1-15) of this test session's own, claimed with a lock key.
+
+    Parallel test sessions (several developers' or agents' runs on one machine) each
+    flush their database between tests, so they must never share one. The claim is a
+    ``SET NX`` key in db 0 holding our pid; a claim whose pid is gone is taken over.
+    """
+    if "EVENTFN_TEST_REDIS_URL" in os.environ:
+        return os.environ["EVENTFN_TEST_REDIS_URL"]
+    if _REDIS_DB:
+        return _REDIS_DB[0]
+    import redis
+
+    client = redis.Redis.from_url(f"{REDIS_BASE_URL}/0")
+    try:
+        for db in range(1, 16):
+            key = f"eventfn-tests:db:{db}"
+            if not client.set(key, os.getpid(), nx=True, ex=6 * 3600):
+                holder = int(client.get(key) or 0)
+                if holder and _pid_alive(holder):
+                    continue
+                client.set(key, os.getpid(), ex=6 * 3600)
+            atexit.register(_release_redis_db, key)
+            _REDIS_DB.append(f"{REDIS_BASE_URL}/{db}")
+            return _REDIS_DB[0]
+    finally:
+        client.close()
+    raise RuntimeError("all 15 Redis test databases are claimed by running test sessions")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _release_redis_db(key: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(f"{REDIS_BASE_URL}/0")
+    try:
+        if int(client.get(key) or 0) == os.getpid():
+            client.delete(key)
+    finally:
+        client.close()
+
+
 class BrokerUnderTest:
     """A broker URL for one test, emptied of eventfn's queues first."""
 
@@ -155,7 +207,7 @@ def broker(request: pytest.FixtureRequest, tmp_path: Path) -> BrokerUnderTest:
         require(_reachable("127.0.0.1", 5672), "RabbitMQ on 127.0.0.1:5672")
         return BrokerUnderTest(kind, rabbitmq_session_url())
     require(_reachable("127.0.0.1", 6379), "Redis on 127.0.0.1:6379")
-    return BrokerUnderTest(kind, REDIS_URL)
+    return BrokerUnderTest(kind, redis_session_url())
 
 
 @pytest.fixture
@@ -167,7 +219,7 @@ def rabbitmq_url() -> str:
 @pytest.fixture
 def redis_url() -> str:
     require(_reachable("127.0.0.1", 6379), "Redis on 127.0.0.1:6379")
-    return REDIS_URL
+    return redis_session_url()
 
 
 @pytest.fixture

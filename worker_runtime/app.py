@@ -29,7 +29,7 @@ from broker_bridge.config import Settings
 from broker_bridge.connection import broker_url, transport_options
 from broker_bridge.logs import configure_logging
 from worker_runtime.context import Delivery
-from worker_runtime.deadlines import hard_timeout, transport_overrides
+from worker_runtime.deadlines import hard_timeout, prefetch_multiplier, transport_overrides
 from worker_runtime.execution import Pipeline, build_pipeline
 from worker_runtime.hub import HubWakeup
 from worker_runtime.metrics import WorkerMetrics, default_metrics
@@ -103,7 +103,12 @@ def create_app(
     wsettings = worker_settings or WorkerSettings()
     specs = list(functions)
     url = broker_url(settings)
-    options = transport_overrides(url, transport_options(settings, url), specs)
+    multiplier = min(
+        (prefetch_multiplier(spec, wsettings.prefetch_multiplier) for spec in specs), default=1
+    )
+    options = transport_overrides(
+        url, transport_options(settings, url), specs, wsettings.prefetch_multiplier
+    )
     app = Celery("eventfn", broker=url, set_as_current=False)
     app.conf.update(
         broker_transport_options=options,
@@ -118,7 +123,7 @@ def create_app(
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         task_acks_on_failure_or_timeout=True,
-        worker_prefetch_multiplier=1,
+        worker_prefetch_multiplier=multiplier,
         task_queues=[topology.function_queue(spec.name) for spec in specs],
         task_create_missing_queues=False,
         worker_enable_remote_control=False,

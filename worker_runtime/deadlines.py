@@ -27,6 +27,7 @@ __all__ = [
     "DEADLINE_MARGIN",
     "ack_deadline",
     "hard_timeout",
+    "prefetch_multiplier",
     "rabbitmq_problem",
     "transport_overrides",
 ]
@@ -40,18 +41,34 @@ def hard_timeout(spec: FunctionSpec) -> float:
     return spec.timeout + min(max(spec.timeout * 0.1, 1.0), 30.0)
 
 
-def ack_deadline(spec: FunctionSpec) -> float:
+#: Functions whose timeout is longer than this prefetch one message per pool slot.
+LONG_HANDLER = 60.0
+
+
+def prefetch_multiplier(spec: FunctionSpec, configured: int) -> int:
+    """Messages each pool slot may hold ahead of its handler, for ``spec``.
+
+    The configured value (Celery's default is 4) for short handlers, where fetching
+    ahead hides the broker round trip; 1 for handlers that may run longer than
+    :data:`LONG_HANDLER`, so the work goes to idle replicas and a prefetched message
+    does not wait several long handlers (which the ack deadline would have to cover).
+    """
+    return configured if spec.timeout <= LONG_HANDLER else 1
+
+
+def ack_deadline(spec: FunctionSpec, multiplier: int = 1) -> float:
     """The longest a healthy delivery of ``spec`` may stay unacked, in seconds.
 
-    A prefetched message waits for a running one (one hard timeout), may wait out
-    a retry delay in the worker (``max_delay``), then runs (another hard timeout).
+    A prefetched message waits for the ``multiplier`` messages ahead of it in its
+    pool slot (one hard timeout each), may wait out a retry delay in the worker
+    (``max_delay``), then runs (another hard timeout).
     """
     retry_wait = spec.retry.max_delay if spec.retry.max_attempts > 1 else 0.0
-    return 2 * hard_timeout(spec) + retry_wait + DEADLINE_MARGIN
+    return (multiplier + 1) * hard_timeout(spec) + retry_wait + DEADLINE_MARGIN
 
 
 def transport_overrides(
-    url: str, options: dict[str, Any], specs: list[FunctionSpec]
+    url: str, options: dict[str, Any], specs: list[FunctionSpec], multiplier: int = 1
 ) -> dict[str, Any]:
     """``options`` with the visibility timeout set to the functions' longest ack deadline.
 
@@ -62,7 +79,7 @@ def transport_overrides(
     merged = dict(options)
     if scheme in ("amqp", "pyamqp") or not specs:
         return merged
-    deadline = max(ack_deadline(spec) for spec in specs)
+    deadline = max(ack_deadline(spec, prefetch_multiplier(spec, multiplier)) for spec in specs)
     merged["visibility_timeout"] = deadline
     if scheme in ("redis", "rediss"):
         # kombu sweeps for expired unacked messages every interval x throttle seconds
@@ -72,9 +89,11 @@ def transport_overrides(
     return merged
 
 
-def rabbitmq_problem(spec: FunctionSpec, consumer_timeout: float) -> str | None:
+def rabbitmq_problem(
+    spec: FunctionSpec, consumer_timeout: float, multiplier: int = 1
+) -> str | None:
     """Why the node's ``consumer_timeout`` is too short for ``spec``, or None."""
-    needed = ack_deadline(spec)
+    needed = ack_deadline(spec, prefetch_multiplier(spec, multiplier))
     if consumer_timeout >= needed:
         return None
     return (

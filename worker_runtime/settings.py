@@ -34,6 +34,15 @@ class WorkerSettings(BaseSettings):
     shutdown_grace: float = Field(
         default=30.0, ge=0, description="seconds in-flight handlers get after SIGTERM"
     )
+    prefetch_multiplier: int = Field(
+        default=4,
+        ge=1,
+        le=1000,
+        description=(
+            "messages each pool slot may hold unacked ahead of its handler (Celery's "
+            "worker_prefetch_multiplier); 1 for long handlers, so idle replicas get the work"
+        ),
+    )
     hub_wakeup_interval: float = Field(
         default=0.005,
         ge=0,

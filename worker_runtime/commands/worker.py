@@ -22,7 +22,12 @@ from broker_bridge.connection import check_broker
 from broker_bridge.errors import ConfigurationError
 from broker_bridge.logs import configure_logging
 from worker_runtime.commands.options import functions_option
-from worker_runtime.deadlines import ack_deadline, hard_timeout, rabbitmq_problem
+from worker_runtime.deadlines import (
+    ack_deadline,
+    hard_timeout,
+    prefetch_multiplier,
+    rabbitmq_problem,
+)
 from worker_runtime.loading import load_functions
 from worker_runtime.settings import get_worker_settings
 
@@ -81,7 +86,9 @@ def command(
     spec = load_functions(functions_module).get(function)
     url = effective_broker_url(settings)
     if urlsplit(url).scheme in ("amqp", "pyamqp"):
-        problem = rabbitmq_problem(spec, wsettings.rabbitmq_consumer_timeout)
+        problem = rabbitmq_problem(
+            spec, wsettings.rabbitmq_consumer_timeout, wsettings.prefetch_multiplier
+        )
         if problem:
             raise ConfigurationError(problem)
     check_broker(settings)
@@ -99,7 +106,7 @@ def command(
         function=spec.name,
         timeout=spec.timeout,
         hard_timeout=hard_timeout(spec),
-        ack_deadline=ack_deadline(spec),
+        ack_deadline=ack_deadline(spec, prefetch_multiplier(spec, wsettings.prefetch_multiplier)),
         pool=pool,
     )
     argv = [

@@ -88,3 +88,17 @@ def test_store_leases_and_markers_expire(store: Any) -> None:
     time.sleep(0.1)  # an expiry test: the TTL is the thing under test
     assert store.claim("k", "b", 60) is Claim.CLAIMED
     assert store.mark_if_absent("m", 60)
+
+
+def test_short_handlers_prefetch_ahead_and_their_deadline_covers_it() -> None:
+    from worker_runtime.deadlines import prefetch_multiplier
+
+    short, long_ = spec(30), spec(600)
+    assert prefetch_multiplier(short, 4) == 4
+    assert prefetch_multiplier(long_, 4) == 1, "long handlers must not hoard messages"
+    # four messages ahead in the slot, each up to a hard timeout, then its own run
+    assert ack_deadline(short, 4) == 5 * 33 + 60 + 5
+    redis = transport_overrides("redis://x/0", {}, [short], multiplier=4)
+    assert redis["visibility_timeout"] == ack_deadline(short, 4)
+    assert rabbitmq_problem(short, 1800, 4) is None
+    assert rabbitmq_problem(spec(1000), 1800, 4) is not None

@@ -187,7 +187,12 @@ class BrokerUnderTest:
         self.url = url
 
     def reset(self, functions: list[str]) -> None:
-        queues = ["eventfn.bridge", "eventfn.bridge.dlq", "eventfn.bridge.unrouted"]
+        queues = [
+            "eventfn.bridge",
+            "eventfn.bridge.dlq",
+            "eventfn.bridge.unrouted",
+            "eventfn.activate",
+        ]
         for name in functions:
             queues += [f"eventfn.fn.{name}", f"eventfn.fn.{name}.dlq", f"eventfn.fn.{name}.retry"]
         if self.kind == "rabbitmq":

@@ -58,7 +58,7 @@ def function(
                 f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
             )
             raise RegistrationError(f"@function({name!r}): {problems}") from exc
-        (registry or current_registry()).register(spec)
+        (registry if registry is not None else current_registry()).register(spec)
         return handler
 
     return decorate

@@ -32,6 +32,10 @@ def _publish(conn: Connection, body: bytes, content_type: str = "application/jso
 
 def _exercise(url: str) -> None:
     settings = Settings(broker_url=url)
+    with connect(settings, url) as conn:  # leftovers of other tests' bridges
+        channel = conn.channel()
+        activation_queue()(channel).declare()
+        channel.queue_purge(ACTIVATE_QUEUE)
     received = []
     with ActivationListener(
         url, lambda fn, at: received.append((fn, at)), settings=settings

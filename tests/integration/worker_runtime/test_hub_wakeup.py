@@ -45,9 +45,11 @@ def test_the_bootstep_installs_a_repeating_timer_on_the_hub() -> None:
 @pytest.mark.timeout(300)
 def test_solo_worker_never_stalls_between_messages(rabbitmq_url: str, tmp_path: Path) -> None:
     broker = isolated(SimpleNamespace(kind="rabbitmq", url=rabbitmq_url))
-    from conftest import BrokerUnderTest
+    from kombu import Connection
 
-    BrokerUnderTest("rabbitmq", broker.url).reset(["noop"])
+    with Connection(broker.url) as conn:  # a fresh queue: nothing left by other tests
+        channel = conn.channel()
+        channel.queue_delete("eventfn.fn.noop")
     record_file = tmp_path / "records.jsonl"
     send(broker.url, "noop", [event_json(f"n{i}") for i in range(EVENTS)])
     with worker(tmp_path, broker.url, "noop", "--pool", "solo", "-c", "1"):

@@ -2,7 +2,7 @@
 
 Public API::
 
-    from worker_runtime import function, Retry, PermanentError
+    from worker_runtime import function, Retry, PermanentError, send
 """
 
 from worker_runtime.decorator import function
@@ -17,8 +17,10 @@ from worker_runtime.errors import (
 )
 from worker_runtime.registry import FunctionSpec, Registry, current_registry, use_registry
 from worker_runtime.retry import Retry
+from worker_runtime.sending import FunctionHandler, send
 
 __all__ = [
+    "FunctionHandler",
     "FunctionLoadError",
     "FunctionSpec",
     "HandlerError",
@@ -31,5 +33,6 @@ __all__ = [
     "WorkerError",
     "current_registry",
     "function",
+    "send",
     "use_registry",
 ]

@@ -34,9 +34,10 @@ from worker_runtime.execution import Pipeline, build_pipeline
 from worker_runtime.hub import HubWakeup
 from worker_runtime.metrics import WorkerMetrics, default_metrics
 from worker_runtime.publishing import KombuOutbox
+from worker_runtime.recording import JsonLinesRecorder, with_recording
 from worker_runtime.registry import FunctionSpec
 from worker_runtime.settings import WorkerSettings
-from worker_runtime.shutdown import ShutdownGrace
+from worker_runtime.shutdown import FinishHandedOver, ShutdownGrace
 from worker_runtime.state import StateStore, open_store, store_url_for
 
 __all__ = ["create_app", "delivery_from_request"]
@@ -135,22 +136,27 @@ def create_app(
     )
     app.steps["worker"].add(HubWakeup)
     app.steps["worker"].add(ShutdownGrace)
+    app.steps["worker"].add(FinishHandedOver)
     store_url = store_url_for(wsettings.state_url, url, settings.state_dir)
 
     mark_after = 0.0 if url.startswith("sqlite") else MARK_AFTER
+    recorder = JsonLinesRecorder(wsettings.record_file) if wsettings.record_file else None
 
     def build() -> tuple[StateStore, dict[str, Pipeline]]:
         store = open_store(store_url)
         outbox = KombuOutbox(app)
         pipelines = {
-            spec.name: build_pipeline(
-                spec,
-                outbox=outbox,
-                store=store,
-                metrics=metrics or default_metrics(),
-                idempotency_ttl=wsettings.idempotency_ttl,
-                attempt_marker_ttl=wsettings.attempt_marker_ttl,
-                attempt_mark_after=mark_after,
+            spec.name: with_recording(
+                build_pipeline(
+                    spec,
+                    outbox=outbox,
+                    store=store,
+                    metrics=metrics or default_metrics(),
+                    idempotency_ttl=wsettings.idempotency_ttl,
+                    attempt_marker_ttl=wsettings.attempt_marker_ttl,
+                    attempt_mark_after=mark_after,
+                ),
+                recorder,
             )
             for spec in specs
         }

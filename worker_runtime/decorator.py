@@ -1,5 +1,9 @@
 """``@function``: register a plain Python handler, returning it unchanged.
 
+The handler gets one attribute, ``send`` (:mod:`worker_runtime.sending`):
+``resize.send({"url": ...}, subject="img/1")`` puts an event straight onto the
+function's queue (a background job) and returns its id.
+
 Options are validated here, when the module is imported, never when an event
 arrives: a bad option raises :class:`~worker_runtime.errors.RegistrationError`
 naming the function and the option.
@@ -8,17 +12,19 @@ naming the function and the option.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from worker_runtime.errors import RegistrationError
 from worker_runtime.registry import FunctionSpec, Registry, current_registry
 from worker_runtime.retry import Retry
+from worker_runtime.sending import FunctionHandler, attach
 
 __all__ = ["function"]
 
-H = TypeVar("H", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def function(
@@ -31,15 +37,16 @@ def function(
     idempotent: bool = False,
     data_model: type[BaseModel] | None = None,
     registry: Registry | None = None,
-) -> Callable[[H], H]:
+) -> Callable[[Callable[P, R]], FunctionHandler[P, R]]:
     """Register the decorated handler as function ``name``.
 
     ``subscribe`` takes CloudEvents Subscriptions API filters (a list is a
     conjunction per subscription entry); the handler receives a ``cloudevents.core``
-    CloudEvent and returns None, an event, or a list of events (replies).
+    CloudEvent and returns None, an event, or a list of events (replies). The
+    handler is returned unchanged but for its ``send`` attribute.
     """
 
-    def decorate(handler: H) -> H:
+    def decorate(handler: Callable[P, R]) -> FunctionHandler[P, R]:
         if not callable(handler):
             raise RegistrationError(f"@function({name!r}) must decorate a callable")
         try:
@@ -59,6 +66,6 @@ def function(
             )
             raise RegistrationError(f"@function({name!r}): {problems}") from exc
         (registry if registry is not None else current_registry()).register(spec)
-        return handler
+        return attach(handler, spec.name)
 
     return decorate

@@ -7,6 +7,8 @@ Built by ``eventfn worker`` and :func:`worker_runtime.app.create_app`.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -52,6 +54,13 @@ class WorkerSettings(BaseSettings):
         default=1800.0,
         gt=0,
         description="the RabbitMQ node's consumer_timeout in seconds (a server setting)",
+    )
+    record_file: Path | None = Field(
+        default=None,
+        description=(
+            "append one JSON line per finished delivery to this file (the recording hook "
+            "of worker_runtime.recording, used by the pytest plugin; see docs/testing.md)"
+        ),
     )
     metrics_port: int | None = Field(
         default=None, ge=0, le=65535, description="serve Prometheus /metrics on this port"

@@ -16,6 +16,7 @@ from typing import Any
 
 from broker_bridge import topology
 from broker_bridge.bindings.amqp import STRUCTURED_CONTENT_TYPE, from_amqp
+from broker_bridge.formats._media import is_pickle
 from broker_bridge.formats.json import to_json
 from broker_bridge.invalid import InvalidEventError
 from broker_bridge.taskmessage import build_task_message
@@ -87,6 +88,37 @@ def dead_letter(
     return Decision(Kind.DEAD_LETTER, (entry,), attributes=attributes, reason=reason)
 
 
+def _kept(
+    body: bytes,
+    headers: Mapping[str, Any] | None,
+    content_type: str | None,
+    content_encoding: str | None,
+) -> tuple[Outgoing]:
+    """An unmatched input, unchanged, for the ``unrouted`` queue."""
+    return (
+        Outgoing(
+            queue=topology.BRIDGE_UNROUTED,
+            body=body,
+            content_type=content_type or "application/octet-stream",
+            content_encoding=content_encoding or "binary",
+            headers=dict(headers or {}),
+            properties={"delivery_mode": 2},
+        ),
+    )
+
+
+def _refusal(attributes: Mapping[str, Any], max_hops: int) -> tuple[str, str] | None:
+    """(reason, error type) when a decoded event must not be routed, else None."""
+    if is_pickle(attributes.get("datacontenttype")):
+        reason = "pickled data is refused: eventfn carries JSON, text or opaque bytes, never pickle"
+        return reason, "UnsupportedFormatError"
+    hops = attributes.get(HOPS_EXTENSION, 0)
+    if isinstance(hops, int) and not isinstance(hops, bool) and hops > max_hops:
+        reason = f"hop limit exceeded: {HOPS_EXTENSION}={hops} > {max_hops} (a reply loop?)"
+        return reason, "HopLimitExceeded"
+    return None
+
+
 def decide(
     body: bytes,
     headers: Mapping[str, Any] | None,
@@ -105,11 +137,10 @@ def decide(
             body, headers, content_type, content_encoding, str(exc), type(exc).__name__
         )
     attributes = event.get_attributes()
-    hops = attributes.get(HOPS_EXTENSION, 0)
-    if isinstance(hops, int) and not isinstance(hops, bool) and hops > max_hops:
-        reason = f"hop limit exceeded: {HOPS_EXTENSION}={hops} > {max_hops} (a reply loop?)"
+    refusal = _refusal(attributes, max_hops)
+    if refusal is not None:
         return dead_letter(
-            body, headers, content_type, content_encoding, reason, "HopLimitExceeded", attributes
+            body, headers, content_type, content_encoding, *refusal, attributes=attributes
         )
     try:
         functions = tuple(router(attributes))
@@ -119,18 +150,17 @@ def decide(
             body, headers, content_type, content_encoding, reason, "RoutingError", attributes
         )
     if not functions:
-        if not keep_unmatched:
-            return Decision(Kind.UNMATCHED, attributes=attributes)
-        kept = Outgoing(
-            queue=topology.BRIDGE_UNROUTED,
-            body=body,
-            content_type=content_type or "application/octet-stream",
-            content_encoding=content_encoding or "binary",
-            headers=dict(headers or {}),
-            properties={"delivery_mode": 2},
+        kept = _kept(body, headers, content_type, content_encoding) if keep_unmatched else ()
+        return Decision(Kind.UNMATCHED, kept, attributes=attributes)
+    try:
+        event_json = (
+            body.decode("utf-8") if _is_structured(content_type) else to_json(event).decode()
         )
-        return Decision(Kind.UNMATCHED, (kept,), attributes=attributes)
-    event_json = body.decode("utf-8") if _is_structured(content_type) else to_json(event).decode()
+    except (InvalidEventError, UnicodeDecodeError) as exc:  # read, but cannot be written back
+        reason, error_type = str(exc), type(exc).__name__
+        return dead_letter(
+            body, headers, content_type, content_encoding, reason, error_type, attributes
+        )
     source, event_id = str(attributes["source"]), str(attributes["id"])
     outgoing = []
     for function in functions:

@@ -6,8 +6,9 @@ and the binary modes of :mod:`broker_bridge.bindings.http` and ``.amqp``.
 SDK gaps closed here:
 
 * JSON text is parsed strictly: UTF-8 only (the stdlib also guesses UTF-16/32), no
-  ``NaN``/``Infinity``, nesting too deep for the parser is an invalid event rather
-  than a ``RecursionError``; and written without NaN, compactly.
+  ``NaN``/``Infinity``, no number out of a double's range (``1e999`` would become
+  ``inf``, which cannot be written back), nesting too deep for the parser is an
+  invalid event rather than a ``RecursionError``; and written without NaN, compactly.
 * Binary-mode bodies are typed by ``datacontenttype`` (see ``formats._media``): JSON
   data is written *as JSON* (the SDK writes a string datum as raw text, so
   ``"Hello"`` arrives as ``Hello`` and cannot be parsed back), and a JSON body that
@@ -21,6 +22,7 @@ SDK gaps closed here:
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, NoReturn
 
 from broker_bridge.formats._media import parse_media_type
@@ -32,7 +34,14 @@ def _no_constants(name: str) -> NoReturn:
     raise ValueError(f"{name} is not a JSON number")
 
 
-_DECODER = json.JSONDecoder(parse_constant=_no_constants)
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"number {text[:40]} is out of the range of a double")
+    return value
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constants, parse_float=_finite)
 _ENCODER = json.JSONEncoder(allow_nan=False, separators=(",", ":"))
 
 

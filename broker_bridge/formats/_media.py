@@ -22,7 +22,19 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-__all__ = ["MediaType", "parse_media_type"]
+__all__ = ["PICKLE_MEDIA_TYPES", "MediaType", "is_pickle", "parse_media_type"]
+
+#: Python's pickle (kombu calls it ``application/x-python-serialize``): unpickling runs
+#: code, so eventfn refuses events that declare it (ingress 415, bridge dead letter).
+PICKLE_MEDIA_TYPES = frozenset(
+    {
+        "application/x-python-serialize",
+        "application/x-python-pickle",
+        "application/python-pickle",
+        "application/x-pickle",
+        "application/pickle",
+    }
+)
 
 _TCHARS = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _QUOTED = r'"(?:[\t !#-\[\]-~]|\\[\t -~])*"'
@@ -43,6 +55,13 @@ class MediaType:
     kind: Kind
     charset: str | None
     charset_given: bool
+
+
+def is_pickle(content_type: str | None) -> bool:
+    """Whether ``content_type`` names a pickle media type (parameters ignored)."""
+    if not content_type:
+        return False
+    return content_type.split(";", 1)[0].strip(" \t").lower() in PICKLE_MEDIA_TYPES
 
 
 @lru_cache(maxsize=512)

@@ -13,7 +13,8 @@ DESIGN.md, documented in docs/ingress.md):
 A request gets 202 only once the broker confirmed every event it carried; a batch
 is published whole or refused whole. Refusals are ``application/problem+json``
 (:mod:`broker_bridge.ingress.problems`): 400 invalid event or malformed request,
-401 token, 404 unknown function or path, 405 method, 413 size, 415 event format,
+401 token, 404 unknown function or path, 405 method, 413 size (bytes, or events
+in a batch over ``EVENTFN_INGRESS_MAX_BATCH``), 415 event format or pickle,
 503 (with ``Retry-After``) when the broker does not confirm, 500 for a bug. No
 input makes the app raise.
 """
@@ -29,13 +30,14 @@ import structlog
 from cloudevents.core.base import BaseCloudEvent
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from broker_bridge.bindings.http import content_mode, from_http, from_http_events
 from broker_bridge.config import Settings
 from broker_bridge.errors import PublishError
+from broker_bridge.formats._media import is_pickle
 from broker_bridge.ingress import problems as p
 from broker_bridge.ingress.auth import TokenCheck
 from broker_bridge.ingress.limits import BodyTooLarge, MalformedLength, read_body
@@ -64,6 +66,8 @@ class IngressPublisher(Protocol):
 
 
 Handler = Callable[[Request], Awaitable[Response]]
+
+_PICKLE_REFUSED = "pickle is refused: eventfn carries JSON, text or opaque bytes, never pickle"
 
 
 class _Ingress:
@@ -94,19 +98,12 @@ class _Ingress:
         refused = self._refuse_unauthorized(request)
         if refused is not None:
             return refused
-        body_or_refusal = await self._body(request)
-        if isinstance(body_or_refusal, Response):
-            return body_or_refusal
-        raw = request.headers.raw
-        mode = content_mode(raw)
-        try:
-            events = from_http_events(raw, body_or_refusal)
-        except UnsupportedFormatError as exc:
-            return self._refused(p.UNSUPPORTED, exc.describe(), content_type=exc.content_type)
-        except InvalidEventError as exc:
-            return self._invalid(exc, batch=mode == "batch")
+        events = await self._read_events(request, single=False)
+        if isinstance(events, Response):
+            return events
         if not events:
             return JSONResponse({"accepted": 0}, status_code=202)
+        mode = content_mode(request.headers.raw)
         return await self._publish(events, mode, lambda: self.publisher.publish_many(events))
 
     async def post_function(self, request: Request) -> Response:
@@ -116,21 +113,31 @@ class _Ingress:
         name = request.path_params["name"]
         if not self._known(name):
             return self._refused(p.UNKNOWN_FUNCTION, f"no function named {name!r} is registered")
-        body_or_refusal = await self._body(request)
-        if isinstance(body_or_refusal, Response):
-            return body_or_refusal
-        raw = request.headers.raw
-        try:
-            event = from_http(raw, body_or_refusal)
-        except UnsupportedFormatError as exc:
-            return self._refused(p.UNSUPPORTED, exc.describe(), content_type=exc.content_type)
-        except InvalidEventError as exc:
-            return self._invalid(exc, batch=False)
+        events = await self._read_events(request, single=True)
+        if isinstance(events, Response):
+            return events
+        (event,) = events
 
         async def send() -> Sequence[BaseCloudEvent]:
             return [await self.publisher.publish_to_function(name, event)]
 
-        return await self._publish([event], content_mode(raw), send, function=name)
+        return await self._publish(events, content_mode(request.headers.raw), send, function=name)
+
+    async def _read_events(
+        self, request: Request, *, single: bool
+    ) -> Sequence[BaseCloudEvent] | Response:
+        """The request's events, or its refusal (size, format, invalid, pickle, batch size)."""
+        body = await self._body(request)
+        if isinstance(body, Response):
+            return body
+        raw = request.headers.raw
+        try:
+            events = [from_http(raw, body)] if single else from_http_events(raw, body)
+        except UnsupportedFormatError as exc:
+            return self._refused(p.UNSUPPORTED, exc.describe(), content_type=exc.content_type)
+        except InvalidEventError as exc:
+            return self._invalid(exc, batch=not single and content_mode(raw) == "batch")
+        return self._refuse_pickled(events) or self._refuse_batch(events) or events
 
     def _known(self, name: str) -> bool:
         try:
@@ -181,12 +188,31 @@ class _Ingress:
         )
 
     async def _body(self, request: Request) -> bytes | Response:
+        content_type = request.headers.get("content-type")
+        if is_pickle(content_type):
+            return self._refused(p.UNSUPPORTED, _PICKLE_REFUSED, content_type=content_type)
         try:
             return await read_body(request, self.settings.ingress_max_body)
         except BodyTooLarge as exc:
             return self._refused(p.TOO_LARGE, str(exc), limit=exc.limit)
         except MalformedLength as exc:
             return self._refused(p.BAD_REQUEST, str(exc))
+        except ClientDisconnect:  # nobody is left to read the answer
+            return self._refused(p.BAD_REQUEST, "the client disconnected before the body ended")
+
+    def _refuse_pickled(self, events: Sequence[BaseCloudEvent]) -> Response | None:
+        for event in events:
+            content_type = event.get_datacontenttype()
+            if is_pickle(content_type):
+                return self._refused(p.UNSUPPORTED, _PICKLE_REFUSED, content_type=content_type)
+        return None
+
+    def _refuse_batch(self, events: Sequence[BaseCloudEvent]) -> Response | None:
+        limit = self.settings.ingress_max_batch
+        if len(events) <= limit:
+            return None
+        detail = f"a batch of {len(events)} events exceeds the limit of {limit} events"
+        return self._refused(p.TOO_LARGE, detail, max_events=limit)
 
     def _invalid(self, exc: InvalidEventError, *, batch: bool) -> Response:
         self.metrics.rejected.labels(p.INVALID_EVENT.kind).inc()

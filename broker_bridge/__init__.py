@@ -2,9 +2,10 @@
 
 Public API::
 
-    from broker_bridge import Publisher
+    from broker_bridge import Publisher, compile_filter, cesql
 """
 
+from broker_bridge import cesql
 from broker_bridge.errors import (
     BridgeError,
     BrokerUnavailable,
@@ -12,6 +13,7 @@ from broker_bridge.errors import (
     EventfnError,
     PublishError,
 )
+from broker_bridge.filters import compile_filter
 from broker_bridge.invalid import InvalidEventError
 from broker_bridge.publisher import Publisher
 
@@ -23,4 +25,6 @@ __all__ = [
     "InvalidEventError",
     "PublishError",
     "Publisher",
+    "cesql",
+    "compile_filter",
 ]

@@ -16,6 +16,7 @@ from kombu import Connection
 
 from broker_bridge.config import Settings
 from broker_bridge.errors import BrokerUnavailable, ConfigurationError
+from broker_bridge.transport import redis as redis_transport
 from broker_bridge.transport import sqlite
 
 __all__ = [
@@ -33,6 +34,7 @@ SUPPORTED_SCHEMES = ("amqp", "pyamqp", "redis", "rediss", "sqlite")
 def broker_url(settings: Settings) -> str:
     """The effective broker URL: the configured one or the embedded broker's file."""
     sqlite.register()
+    redis_transport.register()
     if settings.broker_url:
         scheme = urlsplit(settings.broker_url).scheme
         if scheme not in SUPPORTED_SCHEMES:
@@ -65,6 +67,9 @@ def transport_options(settings: Settings, url: str) -> dict[str, Any]:
             # redis-py 8 times out blocking reads after 5 s unless told otherwise
             "socket_timeout": None,
             "socket_connect_timeout": settings.connect_timeout,
+            # one list per queue: the crash-safe fetch (broker_bridge.transport.redis)
+            # moves from exactly one key, so message priorities are not used on Redis
+            "priority_steps": [0],
         }
     return {
         "polling_interval": settings.embedded_poll_interval,
@@ -75,6 +80,7 @@ def transport_options(settings: Settings, url: str) -> dict[str, Any]:
 def connect(settings: Settings, url: str | None = None) -> Connection:
     """A kombu connection (not yet connected) to the configured broker."""
     url = url or broker_url(settings)
+    redis_transport.register()
     return Connection(
         url,
         transport_options=transport_options(settings, url),

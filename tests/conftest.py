@@ -22,6 +22,7 @@ from kombu import Connection
 
 from broker_bridge.logs import configure_logging
 from broker_bridge.transport import sqlite
+from k8s.pids import pid_alive
 from worker_runtime.registry import Registry, use_registry
 
 REPO = Path(__file__).resolve().parent.parent
@@ -147,7 +148,7 @@ def redis_session_url() -> str:
             key = f"eventfn-tests:db:{db}"
             if not client.set(key, os.getpid(), nx=True, ex=6 * 3600):
                 holder = int(client.get(key) or 0)
-                if holder and _pid_alive(holder):
+                if holder and pid_alive(holder):
                     continue
                 client.set(key, os.getpid(), ex=6 * 3600)
             atexit.register(_release_redis_db, key)
@@ -156,16 +157,6 @@ def redis_session_url() -> str:
     finally:
         client.close()
     raise RuntimeError("all 15 Redis test databases are claimed by running test sessions")
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _release_redis_db(key: str) -> None:

@@ -23,6 +23,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from k8s.pids import pid_alive
+
 __all__ = ["INFLIGHT_DIR_ENV", "install", "read_in_flight", "reported"]
 
 INFLIGHT_DIR_ENV = "EVENTFN_INFLIGHT_DIR"
@@ -83,16 +85,6 @@ def install() -> None:
     _installed = True
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def reported(directory: Path, pid: int) -> bool:
     """Whether process ``pid`` has reported (it is ready and handles SIGTERM)."""
     return (directory / str(pid)).exists()
@@ -105,7 +97,7 @@ def read_in_flight(directory: Path) -> int:
     if not directory.is_dir():
         return 0
     for path in directory.iterdir():
-        if not path.name.isdigit() or not _alive(int(path.name)):
+        if not path.name.isdigit() or not pid_alive(int(path.name)):
             continue
         with contextlib.suppress(OSError, ValueError):
             total += max(0, int(path.read_text() or 0))

@@ -22,6 +22,7 @@ import structlog
 
 from k8s.actuators.local import EVENTFN_COMMAND
 from k8s.devserver.state import orphans
+from k8s.pids import pid_alive
 
 __all__ = ["Supervised", "stop_orphans"]
 
@@ -139,16 +140,6 @@ class Supervised:
         return self.wait(grace)
 
 
-def _exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def stop_orphans(state_dir: Path, grace: float = _ORPHAN_GRACE) -> list[int]:
     """Stop what a killed ``eventfn dev`` left running on ``state_dir`` (it would hold
     the port and consume the queues with stale code): SIGTERM to each process group,
@@ -161,7 +152,7 @@ def stop_orphans(state_dir: Path, grace: float = _ORPHAN_GRACE) -> list[int]:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and any(_exists(pid) for pid in pids):
+    while time.monotonic() < deadline and any(pid_alive(pid) for pid in pids):
         time.sleep(0.1)
     for pid in pids:
         with contextlib.suppress(ProcessLookupError, PermissionError):

@@ -25,6 +25,7 @@ from typing import IO
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from broker_bridge.errors import ConfigurationError
+from k8s.pids import pid_alive
 
 __all__ = [
     "DevFunction",
@@ -92,16 +93,6 @@ def write_state(state_dir: Path, state: DevState) -> None:
     tmp.replace(directory / _STATE_FILE)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _read(state_dir: Path) -> DevState | None:
     try:
         return DevState.model_validate_json((dev_dir(state_dir) / _STATE_FILE).read_bytes())
@@ -112,7 +103,7 @@ def _read(state_dir: Path) -> DevState | None:
 def read_state(state_dir: Path) -> DevState | None:
     """The running ``eventfn dev``'s state; ``None`` when none runs on this directory."""
     state = _read(state_dir)
-    return state if state is not None and _alive(state.pid) else None
+    return state if state is not None and pid_alive(state.pid) else None
 
 
 def orphans(state_dir: Path) -> list[int]:
@@ -120,7 +111,7 @@ def orphans(state_dir: Path) -> list[int]:
     state directory: its children still alive, still ``eventfn`` processes of this
     state directory (checked in ``/proc``, so a reused pid is never taken for one)."""
     state = _read(state_dir)
-    if state is None or _alive(state.pid):
+    if state is None or pid_alive(state.pid):
         return []
     marker = f"EVENTFN_STATE_DIR={Path(state_dir).resolve()}".encode()
     found = []

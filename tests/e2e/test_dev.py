@@ -29,6 +29,7 @@ from broker_bridge.config import Settings
 from broker_bridge.filters import compile_filter
 from broker_bridge.publisher import Publisher
 from k8s.devserver.reload import load_fresh, watch_roots
+from k8s.pids import pid_alive
 from worker_runtime.testing import EventfnProcess, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
@@ -184,14 +185,6 @@ def _binary(client: httpx.Client, url: str, event_id: str, data: Any, type_: str
     return response.status_code
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 # -- eventfn dev -----------------------------------------------------------------------
 def test_dev_handles_binary_and_structured_events_on_every_broker(broker, tmp_path):
     broker.reset([FUNCTION])
@@ -254,7 +247,7 @@ def test_dev_handles_binary_and_structured_events_on_every_broker(broker, tmp_pa
     finally:
         dev.stop()
     assert "eventfn dev stopped" in dev.process.log_text()
-    assert not [pid for pid in worker_pids if _alive(pid)], "workers outlived eventfn dev"
+    assert not [pid for pid in worker_pids if pid_alive(pid)], "workers outlived eventfn dev"
     assert _status_json(env, "--functions", functions)["dev"] is None
 
 
@@ -479,11 +472,11 @@ def test_processes_left_by_a_killed_dev_are_stopped_by_the_next_one(tmp_path):
         )
         left = json.loads(state.read_text())["children"]
         dev.process.kill()  # SIGKILL: no shutdown; its children live on
-        assert all(_alive(pid) for pid in left)
+        assert all(pid_alive(pid) for pid in left)
         again = Dev(tmp_path, functions, env, "--no-reload").start()
         try:
             again.process.wait_for_log("stopping processes left by a killed eventfn dev")
-            assert not [pid for pid in left if _alive(pid)]
+            assert not [pid for pid in left if pid_alive(pid)]
             with httpx.Client(timeout=60) as client:
                 assert _binary(client, again.url, "k-2", {}) == 202
             wait_until(lambda: len(_handled(tmp_path)) >= 2, timeout=300, message="handled")
@@ -493,7 +486,7 @@ def test_processes_left_by_a_killed_dev_are_stopped_by_the_next_one(tmp_path):
     finally:
         dev.stop()
         for pid in left:
-            if _alive(pid):
+            if pid_alive(pid):
                 os.killpg(pid, signal.SIGKILL)
 
 

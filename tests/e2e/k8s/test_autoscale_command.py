@@ -5,7 +5,6 @@ stops the autoscaler cleanly."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 from broker_bridge.config import Settings
 from broker_bridge.publisher import Publisher
 from broker_bridge.transport import sqlite
+from k8s.pids import pid_alive
 from worker_runtime.testing import EventfnProcess, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -71,13 +71,5 @@ def test_autoscale_command_on_the_embedded_broker(tmp_path):
         autoscale.terminate(grace=30)
         bridge.terminate(grace=30)
     (worker_pid,) = {r["pid"] for r in _records(record)}
-    assert not _alive(worker_pid)
+    assert not pid_alive(worker_pid)
     assert "autoscaler stopped" in autoscale.log_text()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True

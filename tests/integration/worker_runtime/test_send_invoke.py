@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from kombu import Connection, Queue
+from wr_support import depth
 
 from broker_bridge.config import Settings
 from broker_bridge.publisher import Publisher
@@ -43,19 +44,6 @@ def invoke(url: str, *args: str) -> subprocess.CompletedProcess[str]:
         check=False,
         timeout=300,
     )
-
-
-def ready_messages(url: str, queue_name: str) -> int:
-    sqlite.register()
-    with Connection(url) as conn:
-        channel = conn.channel()
-        try:
-            _, count, _ = channel.queue_declare(queue_name, durable=True, passive=True)
-        except Exception:
-            return 0
-        finally:
-            channel.close()
-    return int(count)
 
 
 def take_all(url: str, queue_name: str) -> list[Any]:
@@ -156,7 +144,7 @@ def test_unknown_function_is_refused_and_nothing_is_published(broker: Any, tmp_p
     lines = done.stderr.strip().splitlines()
     assert lines == ["Error: unknown function 'inv-nope'; known: inv-echo, inv-flaky"]
     assert done.stdout == ""
-    assert ready_messages(broker.url, "eventfn.fn.inv-nope") == 0
+    assert depth(broker.url, "eventfn.fn.inv-nope") == 0
 
     registry = registry_for(FUNCTIONS)
     with (
@@ -164,7 +152,7 @@ def test_unknown_function_is_refused_and_nothing_is_published(broker: Any, tmp_p
         pytest.raises(UnknownFunction, match="inv-nope"),
     ):
         send("inv-nope", {}, publisher=publisher, registry=registry)
-    assert ready_messages(broker.url, "eventfn.fn.inv-nope") == 0
+    assert depth(broker.url, "eventfn.fn.inv-nope") == 0
 
 
 def test_send_publishes_the_task_message_the_bridge_would(broker: Any) -> None:
@@ -204,4 +192,4 @@ def test_invoke_takes_data_from_a_file_and_refuses_a_malformed_attr(
     bad = invoke(broker.url, "inv-flaky", "--attr", "novalue")
     assert bad.returncode == 2
     assert "'novalue' is not NAME=VALUE" in bad.stderr
-    assert ready_messages(broker.url, "eventfn.fn.inv-flaky") == 0
+    assert depth(broker.url, "eventfn.fn.inv-flaky") == 0

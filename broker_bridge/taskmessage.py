@@ -9,6 +9,7 @@ the original bytes unchanged.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import socket
 import uuid
@@ -22,6 +23,7 @@ __all__ = ["TaskMessage", "build_task_message"]
 _ORIGIN = f"eventfn-bridge@{socket.gethostname()}"
 _EMBED = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
 _NAMESPACE = uuid.UUID("9b7c0d9e-6f0b-4c8e-9a55-5e9b1e0f2a61")
+_NAMESPACE_SHA1 = hashlib.sha1(_NAMESPACE.bytes, usedforsecurity=False)
 
 
 @dataclass(frozen=True)
@@ -38,8 +40,18 @@ class TaskMessage:
 
 
 def task_id_for(function: str, source: str, event_id: str, hop: str = "") -> str:
-    """A stable task id: the same event routed to the same function gets the same id."""
-    return str(uuid.uuid5(_NAMESPACE, f"{function}\x00{source}\x00{event_id}\x00{hop}"))
+    """A stable task id: the same event routed to the same function gets the same id.
+
+    ``uuid.uuid5(_NAMESPACE, name)``, computed without building a ``UUID`` object (a
+    third of the cost, on the bridge's per-event path).
+    """
+    sha = _NAMESPACE_SHA1.copy()
+    sha.update(f"{function}\x00{source}\x00{event_id}\x00{hop}".encode())
+    raw = bytearray(sha.digest()[:16])
+    raw[6] = (raw[6] & 0x0F) | 0x50  # version 5
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def build_task_message(

@@ -58,10 +58,15 @@ class DelayedMarker:
                 self._heap.clear()
                 self._pid = os.getpid()
                 threading.Thread(target=self._run, name="eventfn-markers", daemon=True).start()
+            # Every marker waits the same ``after``, so a new one is never due before
+            # those queued: the thread, asleep until the head is due, needs a wake-up
+            # only when the heap was empty (one per idle period, not one per event).
+            wake = not self._heap
             heapq.heappush(
                 self._heap, (time.monotonic() + self.after, next(self._counter), pending)
             )
-            self._cond.notify()
+            if wake:
+                self._cond.notify()
         return pending
 
     def _run(self) -> None:

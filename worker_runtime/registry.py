@@ -11,6 +11,7 @@ import asyncio
 import inspect
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -45,7 +46,7 @@ class FunctionSpec(BaseModel):
         except ConfigurationError as exc:
             raise ValueError(str(exc)) from exc
 
-    @property
+    @cached_property
     def is_async(self) -> bool:
         return asyncio.iscoroutinefunction(self.handler) or inspect.isasyncgenfunction(self.handler)
 

@@ -15,7 +15,9 @@ so no event is routed by half of one table and half of another.
 
 from __future__ import annotations
 
+import collections
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -59,6 +61,8 @@ class Bridge:
         self._reload = threading.Event()
         self._pending: list[Message] = []
         self._last_routed: dict[str, float] = {}
+        level = logging.getLevelName(self.settings.log_level.upper())
+        self._debug = isinstance(level, int) and level <= logging.DEBUG
         self.stats: dict[str, int] = {
             "received": 0,
             "routed": 0,
@@ -159,9 +163,19 @@ class Bridge:
     def _flush(self, outbox: Outbox, multiple_ack: bool) -> None:
         batch, self._pending = self._pending, []
         now = time.time()
+        routed = 0
+        fanout: collections.Counter[str] = collections.Counter()
         for message in batch:
             decision = self._decide(message)
-            self._record(decision)
+            if decision.kind is Kind.ROUTED:
+                # counted once per batch below: a metric update per event costs a lock
+                routed += 1
+                fanout.update(decision.functions)
+                if self._debug:
+                    fields = event_fields(decision.attributes or {})
+                    log.debug("routed", functions=list(decision.functions), **fields)
+            else:
+                self._record(decision)
             for out in decision.outgoing:
                 outbox.publish(out)
             for function in decision.functions:
@@ -169,6 +183,7 @@ class Bridge:
                 if last is None or now - last > self.options.activation_idle:
                     outbox.publish(_activation(function, now))
                 self._last_routed[function] = now
+        self._count(len(batch), routed, fanout)
         outbox.wait()
         if multiple_ack:
             batch[-1].ack(multiple=True)
@@ -177,9 +192,17 @@ class Bridge:
                 message.ack()
         self.stats["batches"] += 1
 
+    def _count(self, received: int, routed: int, fanout: collections.Counter[str]) -> None:
+        self.stats["received"] += received
+        metrics.RECEIVED.inc(received)
+        if routed:
+            self.stats["routed"] += routed
+            self.stats["fanout"] += sum(fanout.values())
+            metrics.ROUTED.inc(routed)
+            for function, count in fanout.items():
+                metrics.FANOUT.labels(function).inc(count)
+
     def _decide(self, message: Message) -> Decision:
-        self.stats["received"] += 1
-        metrics.RECEIVED.inc()
         body = message.body
         if isinstance(body, str):
             body = body.encode("utf-8")
@@ -197,15 +220,9 @@ class Bridge:
         return decision
 
     def _record(self, decision: Decision) -> None:
+        """Count and log an event that was not routed (unmatched or dead-lettered)."""
         fields = event_fields(decision.attributes or {})
-        if decision.kind is Kind.ROUTED:
-            self.stats["routed"] += 1
-            self.stats["fanout"] += len(decision.functions)
-            metrics.ROUTED.inc()
-            for function in decision.functions:
-                metrics.FANOUT.labels(function).inc()
-            log.debug("routed", functions=list(decision.functions), **fields)
-        elif decision.kind is Kind.UNMATCHED:
+        if decision.kind is Kind.UNMATCHED:
             self.stats["unmatched"] += 1
             metrics.UNMATCHED.labels(self.options.unmatched).inc()
             log.info("no subscription matches", policy=self.options.unmatched, **fields)

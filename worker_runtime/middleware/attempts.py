@@ -56,7 +56,7 @@ class Attempts(Middleware):
 
     def __call__(self, invocation: Invocation, call_next: Next) -> Result:
         delivery, spec = invocation.delivery, invocation.spec
-        attempt = invocation.attempt
+        attempt = delivery_attempt = invocation.attempt
         pending: Pending | None = None
         if delivery.redelivered:
             while not self.store.mark_if_absent(
@@ -78,6 +78,8 @@ class Attempts(Middleware):
             invocation.attempt = spec.retry.max_attempts
             return Result(Outcome.FAILED, error=HandlerLost(spec.name, spec.retry.max_attempts))
         try:
+            if attempt == delivery_attempt:  # LogContext has bound it already
+                return call_next(invocation)
             with structlog.contextvars.bound_contextvars(attempt=attempt):
                 return call_next(invocation)
         finally:

@@ -10,6 +10,7 @@ interrupt a thread: it gets no soft timeout.
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from types import FrameType
@@ -38,12 +39,10 @@ class Timeout(Middleware):
             return call_next(invocation)
         if threading.current_thread() is not threading.main_thread():
             return call_next(invocation)
-        error = HandlerTimeout(spec.name, spec.timeout)
-
-        def expire(_signum: int, _frame: FrameType | None) -> None:
-            raise error
-
-        previous = signal.signal(signal.SIGALRM, expire)
+        # One SIGALRM handler per process, installed on first use; per event only the
+        # interval timer is armed and disarmed (two system calls, no handler swaps).
+        _install_alarm()
+        _ARMED.append((spec.name, spec.timeout))
         signal.setitimer(signal.ITIMER_REAL, spec.timeout)
         try:
             result = call_next(invocation)
@@ -51,5 +50,25 @@ class Timeout(Middleware):
             result = Result(Outcome.FAILED, error=exc)
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
+            _ARMED.pop()
         return result
+
+
+#: (function, timeout) of the handler whose timer is armed in this process, if any
+_ARMED: list[tuple[str, float]] = []
+
+
+def _expire(_signum: int, _frame: FrameType | None) -> None:
+    if _ARMED:
+        function, timeout = _ARMED[-1]
+        raise HandlerTimeout(function, timeout)
+
+
+_INSTALLED_IN: list[int] = [0]  # the pid whose SIGALRM handler is _expire
+
+
+def _install_alarm() -> None:
+    pid = os.getpid()
+    if _INSTALLED_IN[0] != pid:
+        signal.signal(signal.SIGALRM, _expire)
+        _INSTALLED_IN[0] = pid

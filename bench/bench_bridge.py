@@ -35,6 +35,7 @@ os.environ.setdefault("EVENTFN_LOG_LEVEL", "WARNING")
 from kombu import Connection, Consumer, Producer, Queue  # noqa: E402
 
 from broker_bridge.config import Settings  # noqa: E402
+from broker_bridge.logs import configure_logging  # noqa: E402
 from broker_bridge.publisher import Publisher  # noqa: E402
 from broker_bridge.transport import sqlite  # noqa: E402
 
@@ -181,6 +182,7 @@ def run_kombu_loop(url: str, events: int, *, confirm: bool) -> float:
 
 
 def main() -> None:
+    configure_logging("console", "WARNING", force=True)  # no per-batch debug lines
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

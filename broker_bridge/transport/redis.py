@@ -42,6 +42,7 @@ log = structlog.get_logger(__name__)
 INFLIGHT_REGISTRY = "eventfn.inflight"
 _INFLIGHT = "eventfn.inflight:{token}:{queue}"
 _LEASE = "eventfn.inflight-lease:{token}"
+_ALIAS = "broker_bridge.transport.redis:Transport"
 
 #: seconds a consumer's lease lives without a refresh; it is refreshed every third of it
 LEASE_TTL = 15.0
@@ -204,5 +205,6 @@ class Transport(kombu_redis.Transport):  # type: ignore[misc]
 def register() -> None:
     """Make ``redis://`` and ``rediss://`` URLs use this transport in this process."""
     for scheme in ("redis", "rediss"):
-        TRANSPORT_ALIASES[scheme] = "broker_bridge.transport.redis:Transport"
-        _transport_cache.pop(scheme, None)
+        if TRANSPORT_ALIASES.get(scheme) != _ALIAS:  # once per process: keep kombu's cache
+            TRANSPORT_ALIASES[scheme] = _ALIAS
+            _transport_cache.pop(scheme, None)

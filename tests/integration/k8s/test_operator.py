@@ -7,8 +7,8 @@ from __future__ import annotations
 import threading
 
 import pytest
-from k8s_fake_apiserver import FakeApiServer
 from kubernetes import client
+from support.apiserver import KEDA_CRDS, SHIPPED_CRDS, ApiServer
 
 from k8s.actuators import DeploymentScaler, KubernetesActuator
 from k8s.autoscaler import Autoscaler, ScaledFunction
@@ -56,7 +56,7 @@ class StaticMetrics:
 
 @pytest.fixture
 def server():
-    with FakeApiServer() as fake:
+    with ApiServer(namespaces=[NS], crds=[*SHIPPED_CRDS, *KEDA_CRDS]) as fake:
         yield fake
 
 
@@ -249,7 +249,7 @@ def test_keda_mode_applies_a_scaled_object_and_plain_mode_removes_ours(server, a
             "apiVersion": "keda.sh/v1alpha1",
             "kind": "ScaledObject",
             "metadata": {"name": "resize-image", "namespace": NS},
-            "spec": {},
+            "spec": {"scaleTargetRef": {"name": "resize-image"}, "triggers": []},
         },
     )
     server.requests.clear()
@@ -260,7 +260,7 @@ def test_keda_mode_applies_a_scaled_object_and_plain_mode_removes_ours(server, a
 def test_an_invalid_spec_applies_nothing_and_says_why(server, api):
     resource = function()
     resource["spec"]["concurrency"] = 0
-    server.put(FUNCTIONS, resource)
+    server.put(FUNCTIONS, resource, validate=False)  # the CRD schema would refuse it
     status = Operator(api, NS, now=lambda: NOW).reconcile("resize-image")
     assert not [r for r in server.requests if r.content_type == "application/apply-patch+yaml"]
     ready = next(c for c in status["conditions"] if c["type"] == "Ready")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from k8s_fake_apiserver import FakeApiServer
+from support.apiserver import ApiServer
 
 from k8s.subscription_source import subscription_tables, table_from_resources
 
@@ -31,7 +31,7 @@ def routes(table):
 
 @pytest.fixture
 def server():
-    with FakeApiServer() as fake:
+    with ApiServer(namespaces=[NS]) as fake:
         yield fake
 
 

@@ -3,7 +3,7 @@
     python bench/bench_scale_from_zero.py --broker amqp://guest:guest@127.0.0.1:5672// --trials 5
 
 A real ``eventfn bridge`` process routes the events; the autoscaler
-(:class:`k8s.embedded.LocalAutoscaling`, local worker processes) runs in this process.
+(:class:`k8s.dev.autoscaling.LocalAutoscaling`, local worker processes) runs in this process.
 Each trial starts from zero workers: publish one event (clock starts), wait for the
 handler's "start" record (clock stops), wait until the function is back at zero.
 Two modes: *push* (the bridge's activation signal on ``eventfn.activate`` wakes the
@@ -38,7 +38,7 @@ from kombu import Connection  # noqa: E402
 from broker_bridge.config import Settings  # noqa: E402
 from broker_bridge.publisher import Publisher  # noqa: E402
 from k8s.autoscaler import Activation, activation_queue  # noqa: E402
-from k8s.embedded import LocalAutoscaling  # noqa: E402
+from k8s.dev.autoscaling import LocalAutoscaling  # noqa: E402
 from k8s.scaling import ScalingPolicy  # noqa: E402
 from worker_runtime.loading import load_functions  # noqa: E402
 from worker_runtime.registry import use_registry  # noqa: E402

@@ -11,7 +11,7 @@ them: :mod:`k8s.metrics` (queue depth per broker), :mod:`k8s.autoscaler` (the co
 loop, push activation), :mod:`k8s.actuators` (local processes, Deployments),
 :mod:`k8s.operator` with :mod:`k8s.client` (Function resources -> workloads), and
 :mod:`k8s.subscription_source` (the bridge's table from Subscription resources).
-Ready-made assemblies: :class:`k8s.embedded.LocalAutoscaling` (``eventfn dev``/
+Ready-made assemblies: :class:`k8s.dev.autoscaling.LocalAutoscaling` (``eventfn dev``/
 ``autoscale``) and :class:`k8s.cluster.ClusterAutoscaling`. The kustomize base and
 overlays, CRDs and Dockerfile live in ``k8s/manifests/``.
 """

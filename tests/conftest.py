@@ -22,8 +22,8 @@ from kombu import Connection
 
 from broker_bridge.logs import configure_logging
 from broker_bridge.transport import sqlite
-from k8s.pids import pid_alive
 from worker_runtime.registry import Registry, use_registry
+from worker_runtime.supervisor import pid_alive
 
 REPO = Path(__file__).resolve().parent.parent
 RABBITMQ_BASE_URL = os.environ.get(

@@ -22,7 +22,7 @@ from typing import Any
 import structlog
 from celery import Celery
 from celery.exceptions import Reject
-from celery.signals import setup_logging
+from celery.signals import setup_logging, worker_ready
 
 from broker_bridge import topology
 from broker_bridge.config import Settings
@@ -165,6 +165,15 @@ def create_app(
     per_process = _PerProcess(build)
     for spec in specs:
         _register_task(app, spec, per_process)
+
+    def ready(sender: Any = None, **_: Any) -> None:
+        """Consuming: the in-flight gauge reads zero (the local actuator's "ready")."""
+        if getattr(sender, "app", None) is app:
+            gauge = (metrics or default_metrics()).in_flight
+            for spec in specs:
+                gauge.labels(spec.name).set(0)
+
+    worker_ready.connect(ready, weak=False)
     return app
 
 

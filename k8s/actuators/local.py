@@ -1,24 +1,29 @@
 """Local worker processes: the actuator of the embedded mode (``eventfn dev``/``autoscale``).
 
-Each replica is one ``eventfn worker NAME --functions MODULE,k8s.actuators.probe``
-subprocess running one handler at a time (``-c 1``; Celery prefetches one message per
-process), in a process group of its own. Scaling down sends SIGTERM to the idle
-replicas the decision names: Celery's warm shutdown finishes a running handler and
-requeues what was prefetched, so nothing is interrupted or lost; a replica still alive
-after its grace period is killed with its children. Exited replicas are reaped on
-every observation; one that exited on its own counts as crashed and is replaced by
-the loop's next decision, after a back-off that doubles per consecutive crash.
+Each replica is one ``eventfn worker NAME --functions MODULE`` subprocess
+(:class:`worker_runtime.supervisor.ChildProcess`) running one handler at a time
+(``-c 1``; Celery prefetches one message per process), in a process group of its own.
+Its ``PROMETHEUS_MULTIPROC_DIR`` is a directory of its own, where the worker's
+in-flight gauge (``eventfn_handlers_in_flight``, :mod:`worker_runtime.metrics`) tells
+which replica is busy without asking the broker (AMQP cannot tell, and no broker can
+tell *which* consumer holds a message); the worker sets that gauge to zero once it
+consumes, so a sample of the worker's own pid also means "ready, stoppable".
+
+Scaling down sends SIGTERM to the idle replicas the decision names: Celery's warm
+shutdown finishes a running handler and requeues what was prefetched, so nothing is
+interrupted or lost; a replica still alive after its grace period is killed with its
+children. Exited replicas are reaped on every observation; one that exited on its own
+counts as crashed and is replaced by the loop's next decision, after a back-off that
+doubles per consecutive crash. :meth:`LocalProcessActuator.close` stops every replica
+of every function at once (:func:`worker_runtime.supervisor.stop_all`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
 import shutil
-import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -26,33 +31,87 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import structlog
+from prometheus_client.multiprocess import MultiProcessCollector
 
-from k8s.actuators.probe import INFLIGHT_DIR_ENV, read_in_flight, reported
 from k8s.autoscaler.target import ScaledFunction
 from k8s.scaling import Decision, ReplicaState
+from worker_runtime.supervisor import EVENTFN_COMMAND, ChildProcess, pid_alive, stop_all
 
-__all__ = ["EVENTFN_COMMAND", "Exit", "LocalProcessActuator", "Replica"]
+__all__ = [
+    "EVENTFN_COMMAND",
+    "MULTIPROC_ENV",
+    "Exit",
+    "LocalProcessActuator",
+    "Replica",
+    "read_in_flight",
+    "reported",
+]
 
 log = structlog.get_logger("eventfn.autoscaler.local")
 
-#: How to run ``eventfn`` with this interpreter (no console script needed on PATH).
-EVENTFN_COMMAND = (sys.executable, "-c", "from broker_bridge.cli import main; main()")
-_PROBE_MODULE = "k8s.actuators.probe"
+#: The variable prometheus_client reads (at import) to write multiprocess files.
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+_IN_FLIGHT = "eventfn_handlers_in_flight"
 _MAX_BACKOFF = 30.0
+
+
+def _gauge_files(directory: Path, pid: int | None = None) -> list[str]:
+    """The live processes' gauge files in ``directory`` (only ``pid``'s when given)."""
+    if not directory.is_dir():
+        return []
+    files = []
+    for path in directory.glob("gauge_livesum_*.db"):
+        owner = path.stem.rsplit("_", 1)[-1]
+        if not owner.isdigit() or (pid is not None and int(owner) != pid):
+            continue
+        if pid_alive(int(owner)):
+            files.append(str(path))
+    return files
+
+
+def _in_flight_samples(files: list[str]) -> list[float] | None:
+    if not files:
+        return []
+    try:
+        families = MultiProcessCollector.merge(files, accumulate=False)  # type: ignore[no-untyped-call]
+    except (OSError, ValueError, KeyError):  # a file caught half-written
+        return None
+    return [
+        sample.value
+        for family in families
+        for sample in family.samples
+        if sample.name == _IN_FLIGHT
+    ]
+
+
+def read_in_flight(directory: Path) -> int:
+    """Handlers running in the live processes whose gauges are in ``directory`` (a dead
+    process's handler is not running any more)."""
+    samples = _in_flight_samples(_gauge_files(directory))
+    return int(sum(samples or ()))
+
+
+def reported(directory: Path, pid: int) -> bool:
+    """Whether worker ``pid`` has set its in-flight gauge (it consumes, SIGTERM is safe)."""
+    return bool(_in_flight_samples(_gauge_files(directory, pid)))
 
 
 @dataclass
 class Replica:
-    """One worker process; ``stop_deadline`` is set once SIGTERM was sent."""
+    """One worker process; ``stop_deadline`` is set once SIGTERM was asked for."""
 
     name: str
     function: str
-    proc: subprocess.Popen[bytes]
-    inflight_dir: Path
+    process: ChildProcess
+    metrics_dir: Path
     started_at: float
     grace: float = 60.0
     stop_deadline: float | None = None
-    signalled: bool = False
+
+    @property
+    def proc(self) -> subprocess.Popen[bytes]:
+        assert self.process.proc is not None  # started when the replica was made
+        return self.process.proc
 
     @property
     def stopping(self) -> bool:
@@ -61,10 +120,10 @@ class Replica:
     @property
     def ready(self) -> bool:
         """The worker reported in (consuming, SIGTERM handled gracefully)."""
-        return reported(self.inflight_dir, self.proc.pid)
+        return reported(self.metrics_dir, self.proc.pid)
 
     def in_flight(self) -> int:
-        return read_in_flight(self.inflight_dir)
+        return read_in_flight(self.metrics_dir)
 
 
 @dataclass(frozen=True)
@@ -77,25 +136,16 @@ class Exit:
     requested: bool
 
 
-@dataclass
-class _Crashes:
-    count: int = 0
-    not_before: float = 0.0
-
-
-@dataclass
-class _FunctionState:
-    replicas: dict[str, Replica] = field(default_factory=dict)
-    crashes: _Crashes = field(default_factory=_Crashes)
-
-
 class LocalProcessActuator:
     """Starts and stops ``eventfn worker`` processes for each function.
 
     ``functions_module`` is passed to every worker as ``--functions``; ``broker_url``
-    becomes its ``EVENTFN_BROKER_URL``; ``state_dir`` holds the in-flight reports
-    (and ``log_dir``, when given, one log file per replica; otherwise workers inherit
-    this process's stdout/stderr). ``pool`` is Celery's execution pool.
+    becomes its ``EVENTFN_BROKER_URL``. Each replica's metrics files go to a directory
+    of its own under ``metrics_dir``; given, they are kept after the replica exited
+    (``eventfn dev`` sums its counters across restarts), otherwise they live under
+    ``state_dir`` and are removed with the replica. ``log_dir``, when given, gets one
+    log file per replica; otherwise workers inherit this process's stdout/stderr.
+    ``pool`` is Celery's execution pool.
     """
 
     reports_in_flight = True
@@ -108,6 +158,7 @@ class LocalProcessActuator:
         broker_url: str | None = None,
         env: Mapping[str, str] | None = None,
         log_dir: Path | None = None,
+        metrics_dir: Path | None = None,
         pool: str = "prefork",
         restart_backoff: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
@@ -116,6 +167,8 @@ class LocalProcessActuator:
         self.functions_module = functions_module
         self.state_dir = Path(state_dir)
         self.log_dir = log_dir
+        self.keep_metrics = metrics_dir is not None
+        self.metrics_dir = Path(metrics_dir) if metrics_dir else self.state_dir / "replicas"
         self.pool = pool
         self.restart_backoff = restart_backoff
         self._clock = clock
@@ -167,15 +220,15 @@ class LocalProcessActuator:
         with self._lock:
             state = self._functions.pop(function, None)
         if state is not None:
-            self._stop_all(state, grace=None)
+            self._stop_all(list(state.replicas.values()), grace=None)
 
     def close(self, grace: float | None = None) -> None:
-        """SIGTERM every replica, wait for each up to its grace (or ``grace``), kill leftovers."""
+        """SIGTERM every replica of every function at once, wait for all of them up to
+        each one's grace (or ``grace``), kill leftovers."""
         with self._lock:
-            states = list(self._functions.values())
+            replicas = [r for state in self._functions.values() for r in state.replicas.values()]
             self._functions.clear()
-        for state in states:
-            self._stop_all(state, grace)
+        self._stop_all(replicas, grace)
 
     # -- for tests and ``eventfn status`` ----------------------------------------------
     def replicas(self, function: str) -> list[Replica]:
@@ -193,46 +246,38 @@ class LocalProcessActuator:
     def _start(self, target: ScaledFunction, state: _FunctionState) -> Replica:
         function = target.name
         name = f"{function}-{next(self._counter)}"
-        inflight_dir = self.state_dir / "replicas" / name
-        shutil.rmtree(inflight_dir, ignore_errors=True)
-        inflight_dir.mkdir(parents=True, exist_ok=True)
-        env = {**self._env, INFLIGHT_DIR_ENV: str(inflight_dir)}
-        argv = [
-            *self._command,
+        metrics_dir = self.metrics_dir / name
+        if not self.keep_metrics:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True, exist_ok=True)
+        args = [
             "worker",
             function,
             "--functions",
-            f"{self.functions_module},{_PROBE_MODULE}",
+            self.functions_module,
             "--concurrency",
             "1",
             "--pool",
             self.pool,
         ]
-        log_file = None
-        if self.log_dir is not None:
-            self.log_dir.mkdir(parents=True, exist_ok=True)
-            log_file = (self.log_dir / f"{name}.log").open("ab")
-        try:
-            proc = subprocess.Popen(
-                argv,
-                env=env,
-                stdout=log_file,
-                stderr=subprocess.STDOUT if log_file is not None else None,
-                start_new_session=True,
-            )
-        finally:
-            if log_file is not None:
-                log_file.close()
+        process = ChildProcess(
+            name,
+            args,
+            env={**self._env, MULTIPROC_ENV: str(metrics_dir)},
+            log_path=self.log_dir / f"{name}.log" if self.log_dir is not None else None,
+            command=self._command,
+            clock=self._clock,
+        ).start()
         replica = Replica(
             name=name,
             function=function,
-            proc=proc,
-            inflight_dir=inflight_dir,
+            process=process,
+            metrics_dir=metrics_dir,
             started_at=self._clock(),
             grace=target.grace_seconds,
         )
         state.replicas[name] = replica
-        log.info("worker started", function=function, replica=name, pid=proc.pid)
+        log.info("worker started", function=function, replica=name, pid=process.pid)
         return replica
 
     def _terminate(self, replica: Replica, grace: float) -> None:
@@ -243,28 +288,26 @@ class LocalProcessActuator:
         log.info("worker stopping", function=replica.function, replica=replica.name)
 
     def _signal_if_ready(self, replica: Replica) -> None:
-        if not replica.signalled and replica.ready:
-            replica.signalled = True
-            with contextlib.suppress(ProcessLookupError):
-                replica.proc.send_signal(signal.SIGTERM)
+        if not replica.process.signalled and replica.ready:
+            replica.process.signal_stop()
 
-    def _kill(self, replica: Replica) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(replica.proc.pid, signal.SIGKILL)
+    def _forget_files(self, replica: Replica) -> None:
+        if not self.keep_metrics:
+            shutil.rmtree(replica.metrics_dir, ignore_errors=True)
 
     def _reap(self, function: str, state: _FunctionState) -> None:
         now = self._clock()
         for name, replica in list(state.replicas.items()):
-            code = replica.proc.poll()
+            code = replica.process.poll()
             if code is None:
                 if replica.stop_deadline is not None:
                     self._signal_if_ready(replica)
                     if now >= replica.stop_deadline:
                         log.warning("worker did not stop in time; killed", replica=name)
-                        self._kill(replica)
+                        replica.process.kill_now()
                 continue
             del state.replicas[name]
-            shutil.rmtree(replica.inflight_dir, ignore_errors=True)
+            self._forget_files(replica)
             self.exits.append(Exit(name, function, code, replica.stopping))
             if replica.stopping:
                 log.info("worker stopped", function=function, replica=name, code=code)
@@ -284,19 +327,28 @@ class LocalProcessActuator:
         ):
             state.crashes.count = 0  # a replica that lived long enough ends the crash streak
 
-    def _stop_all(self, state: _FunctionState, grace: float | None) -> None:
-        replicas = list(state.replicas.values())
-        for replica in replicas:  # ready or not: a worker still starting holds no message
-            if replica.proc.poll() is None and not replica.signalled:
-                replica.signalled = True
-                with contextlib.suppress(ProcessLookupError):
-                    replica.proc.send_signal(signal.SIGTERM)
+    def _stop_all(self, replicas: list[Replica], grace: float | None) -> None:
+        # ready or not: a worker still starting holds no message
+        graces = {replica.process.name: replica.grace for replica in replicas}
+        stop_all(
+            [replica.process for replica in replicas],
+            grace if grace is not None else lambda child: graces[child.name],
+        )
         for replica in replicas:
-            try:
-                replica.proc.wait(timeout=grace if grace is not None else replica.grace)
-            except subprocess.TimeoutExpired:
-                self._kill(replica)
-                replica.proc.wait()
-            shutil.rmtree(replica.inflight_dir, ignore_errors=True)
-            self.exits.append(Exit(replica.name, replica.function, replica.proc.returncode, True))
-        state.replicas.clear()
+            self._forget_files(replica)
+            code = replica.process.returncode
+            self.exits.append(
+                Exit(replica.name, replica.function, -9 if code is None else code, True)
+            )
+
+
+@dataclass
+class _Crashes:
+    count: int = 0
+    not_before: float = 0.0
+
+
+@dataclass
+class _FunctionState:
+    replicas: dict[str, Replica] = field(default_factory=dict)
+    crashes: _Crashes = field(default_factory=_Crashes)

@@ -96,7 +96,7 @@ def command(
     stop = threading.Event()
     _stop_on_signals(stop)
     if actuator == "local":
-        from k8s.embedded import LocalAutoscaling  # noqa: PLC0415 - per actuator
+        from k8s.dev.autoscaling import LocalAutoscaling  # noqa: PLC0415 - per actuator
 
         LocalAutoscaling(
             functions_module,

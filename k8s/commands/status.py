@@ -24,9 +24,8 @@ from broker_bridge.config import get_settings
 from broker_bridge.connection import check_broker, mask_url
 from broker_bridge.logs import configure_logging
 from k8s.commands.options import management_option
-from k8s.devserver.state import DevState, counters_dir, read_state
-from k8s.metrics.sources import open_metrics_source
-from k8s.view import (
+from k8s.dev.state import DevState, counters_dir, read_state
+from k8s.dev.view import (
     Snapshot,
     SnapshotCollector,
     WatchedFunction,
@@ -34,6 +33,7 @@ from k8s.view import (
     snapshot_json,
     watched_functions,
 )
+from k8s.metrics.sources import open_metrics_source
 from worker_runtime.commands.options import functions_option
 from worker_runtime.loading import load_functions
 

@@ -28,8 +28,8 @@ import pytest
 from broker_bridge.config import Settings
 from broker_bridge.filters import compile_filter
 from broker_bridge.publisher import Publisher
-from k8s.devserver.reload import load_fresh, watch_roots
-from k8s.pids import pid_alive
+from k8s.dev.reload import load_fresh, watch_roots
+from worker_runtime.supervisor import pid_alive
 from worker_runtime.testing import EventfnProcess, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]

@@ -13,7 +13,7 @@ import pytest
 from broker_bridge.config import Settings
 from broker_bridge.publisher import Publisher
 from broker_bridge.transport import sqlite
-from k8s.pids import pid_alive
+from worker_runtime.supervisor import pid_alive
 from worker_runtime.testing import EventfnProcess, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]

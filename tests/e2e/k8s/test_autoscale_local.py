@@ -2,7 +2,7 @@
 and scales back to zero after the cooldown; nothing lost, no handler interrupted.
 
 The bridge runs as a real ``eventfn bridge`` process; the autoscaler runs in-process
-(:class:`k8s.embedded.LocalAutoscaling`, what ``eventfn dev`` embeds) and starts real
+(:class:`k8s.dev.autoscaling.LocalAutoscaling`, what ``eventfn dev`` embeds) and starts real
 ``eventfn worker`` processes.
 """
 
@@ -21,7 +21,7 @@ from kombu import Connection
 from broker_bridge.config import Settings
 from broker_bridge.publisher import Publisher
 from k8s.autoscaler import FunctionStatus
-from k8s.embedded import LocalAutoscaling
+from k8s.dev.autoscaling import LocalAutoscaling
 from k8s.scaling import ScalingPolicy
 from worker_runtime.registry import use_registry
 from worker_runtime.testing import EventfnProcess, wait_until

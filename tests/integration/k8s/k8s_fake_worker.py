@@ -1,7 +1,8 @@
 """A stand-in for ``eventfn worker`` in the local actuator's tests (no Celery, fast).
 
 Run as ``python k8s_fake_worker.py worker NAME --functions ... ``; behaves as
-``FAKE_WORKER_MODE`` says: ``idle`` (reports 0 in flight, exits 0 on SIGTERM),
+``FAKE_WORKER_MODE`` says: ``idle`` (reports 0 in flight through the worker's own
+in-flight gauge in ``PROMETHEUS_MULTIPROC_DIR``, exits 0 on SIGTERM),
 ``busy`` (reports 1 in flight), ``crash`` (exits 3 at once), ``stubborn`` (ignores
 SIGTERM), ``slow`` (idle, but takes a second to start). Appends its argv to
 ``FAKE_WORKER_ARGS`` when set.
@@ -12,7 +13,6 @@ import os
 import signal
 import sys
 import time
-from pathlib import Path
 
 mode = os.environ.get("FAKE_WORKER_MODE", "idle")
 if os.environ.get("FAKE_WORKER_ARGS"):
@@ -31,9 +31,9 @@ def stop(*_):
 
 signal.signal(signal.SIGTERM, signal.SIG_IGN if mode == "stubborn" else stop)
 # the report comes after the handler: a test that saw it may send SIGTERM
-directory = Path(os.environ["EVENTFN_INFLIGHT_DIR"])
-directory.mkdir(parents=True, exist_ok=True)
-(directory / str(os.getpid())).write_text("1" if mode == "busy" else "0")
+from worker_runtime.metrics import WorkerMetrics  # noqa: E402 - after the multiproc dir is known
+
+WorkerMetrics().in_flight.labels(sys.argv[2]).set(1 if mode == "busy" else 0)
 while not stopping:
     time.sleep(0.02)
 sys.exit(0)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from k8s.actuators import LocalProcessActuator
-from k8s.actuators.probe import read_in_flight
+from k8s.actuators.local import read_in_flight
 from k8s.autoscaler import ScaledFunction
 from k8s.scaling import Decision, History, Reason
 from worker_runtime.testing import wait_until
@@ -62,12 +62,12 @@ def live(actuator, function):
 def started(actuator):
     """Every replica has reported (its SIGTERM handler is installed)."""
     wait_until(
-        lambda: all((r.inflight_dir / str(r.proc.pid)).exists() for r in actuator.all_replicas()),
+        lambda: all(r.ready for r in actuator.all_replicas()),
         timeout=30,
     )
 
 
-def test_starts_workers_with_the_probe_and_reads_their_in_flight(make, tmp_path):
+def test_starts_workers_and_reads_their_in_flight_gauges(make, tmp_path):
     fn = ScaledFunction(name="resize-image")
     actuator = make("busy")
     actuator.apply(fn, decision(2, 0))
@@ -80,7 +80,7 @@ def test_starts_workers_with_the_probe_and_reads_their_in_flight(make, tmp_path)
         "worker",
         "resize-image",
         "--functions",
-        "my.functions,k8s.actuators.probe",
+        "my.functions",
         "--concurrency",
         "1",
         "--pool",
@@ -110,7 +110,7 @@ def test_a_replica_ignoring_sigterm_is_killed_after_its_grace(make):
     actuator.apply(fn, decision(1, 0))
     (replica,) = live(actuator, fn)
     started(actuator)
-    assert read_in_flight(actuator.replicas("a")[0].inflight_dir) == 0
+    assert read_in_flight(actuator.replicas("a")[0].metrics_dir) == 0
     actuator.apply(fn, decision(0, 1, remove=[replica.name]))
     wait_until(lambda: (live(actuator, fn), actuator.exits)[1], timeout=30, interval=0.1)
     (exit_,) = actuator.exits
@@ -159,7 +159,7 @@ def test_a_replica_still_starting_is_signalled_once_ready(make):
     actuator.apply(fn, decision(1, 0))
     (replica,) = actuator.all_replicas()
     actuator.apply(fn, decision(0, 1, remove=["a-1"]))
-    assert not replica.signalled  # not ready: SIGTERM deferred
+    assert not replica.process.signalled  # not ready: SIGTERM deferred
     wait_until(lambda: (live(actuator, fn), actuator.exits)[1], timeout=30, interval=0.05)
-    assert replica.signalled
+    assert replica.process.signalled
     assert [(e.code, e.requested) for e in actuator.exits] == [(0, True)]

@@ -14,9 +14,7 @@ import pytest
 from broker_bridge.config import Settings
 from broker_bridge.publisher import Publisher
 from broker_bridge.transport import sqlite
-from k8s.errors import MetricsUnavailable
-from k8s.metrics import EmbeddedQueueStats, RedisQueueStats
-from k8s.view import (
+from k8s.dev.view import (
     MULTIPROC_ENV,
     NO_SUBSCRIPTIONS,
     SnapshotCollector,
@@ -24,6 +22,8 @@ from k8s.view import (
     read_worker_counts,
     watched_functions,
 )
+from k8s.errors import MetricsUnavailable
+from k8s.metrics import EmbeddedQueueStats, RedisQueueStats
 from worker_runtime import function
 
 _COUNT = textwrap.dedent(

@@ -14,9 +14,9 @@ import pytest
 from rich.console import Console
 
 from broker_bridge.errors import ConfigurationError
-from k8s.devserver import BannerInfo, DevFunction, DevState, banner, curl_example, read_state
-from k8s.devserver.reload import load_fresh, purge_modules, watch_roots
-from k8s.devserver.state import DevLock, orphans, write_state
+from k8s.dev import BannerInfo, DevFunction, DevState, banner, curl_example, read_state
+from k8s.dev.reload import load_fresh, purge_modules, watch_roots
+from k8s.dev.state import DevLock, orphans, write_state
 from k8s.scaling import ScalingPolicy
 from worker_runtime.errors import FunctionLoadError
 from worker_runtime.registry import current_registry

@@ -8,7 +8,7 @@ import pytest
 from rich.console import Console
 
 from broker_bridge.filters import compile_filter
-from k8s.view import (
+from k8s.dev.view import (
     NO_SUBSCRIPTIONS,
     FunctionRow,
     QueueDepth,

@@ -1,4 +1,4 @@
-"""Three renderings of a :class:`k8s.view.Snapshot`: a rich table (the live view on a
+"""Three renderings of a :class:`k8s.dev.view.Snapshot`: a rich table (the live view on a
 terminal and ``eventfn status``), plain log fields (``eventfn dev`` when stdout is not
 a terminal) and JSON (``eventfn status --json``).
 
@@ -14,7 +14,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from k8s.view.model import FunctionRow, QueueDepth, Snapshot
+from k8s.dev.view.model import FunctionRow, QueueDepth, Snapshot
 
 __all__ = ["plain_records", "render_snapshot", "snapshot_json"]
 

@@ -2,8 +2,8 @@
 
 A :class:`Snapshot` holds, per function, the depth of its queue (ready + unacked),
 its dead letters, its workers and how many events its workers handled, plus the
-bridge's input queue. Built by :mod:`k8s.view.collect`; rendered by
-:mod:`k8s.view.render`. The pure parts live here: :func:`with_rates` (handled per
+bridge's input queue. Built by :mod:`k8s.dev.view.collect`; rendered by
+:mod:`k8s.dev.view.render`. The pure parts live here: :func:`with_rates` (handled per
 second from two snapshots' deltas) and :func:`change_key` (what must differ for the
 plain, non-TTY view to print again).
 """

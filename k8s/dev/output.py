@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from k8s.view import (
+from k8s.dev.view import (
     Snapshot,
     SnapshotCollector,
     change_key,

@@ -1,4 +1,4 @@
-"""The autoscaled local workers of ``eventfn dev``: :class:`k8s.embedded.LocalAutoscaling`
+"""The autoscaled local workers of ``eventfn dev``: :class:`k8s.dev.autoscaling.LocalAutoscaling`
 in a thread of its own, started again with new functions after a reload.
 
 Stopping sets the autoscaler's stop event: it stops every worker gracefully (SIGTERM,
@@ -8,18 +8,15 @@ and the thread ends once they all exited. :meth:`Workers.kill` is the second Ctr
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 import threading
 from collections.abc import Mapping
 from pathlib import Path
 
 from broker_bridge.config import Settings
 from k8s.actuators.local import Replica
-from k8s.embedded import LocalAutoscaling
+from k8s.dev.autoscaling import LocalAutoscaling
+from k8s.dev.view import WorkerCount
 from k8s.scaling import ScalingPolicy
-from k8s.view import WorkerCount
 from worker_runtime.registry import Registry
 
 __all__ = ["Workers"]
@@ -39,6 +36,7 @@ class Workers:
         interval: float,
         management_url: str | None,
         log_dir: Path | None,
+        metrics_dir: Path,
         env: Mapping[str, str],
     ) -> None:
         self.functions_module = functions_module
@@ -49,6 +47,7 @@ class Workers:
         self.interval = interval
         self.management_url = management_url
         self.log_dir = log_dir
+        self.metrics_dir = metrics_dir
         self.env = dict(env)
         self._scaling: LocalAutoscaling | None = None
         self._stop = threading.Event()
@@ -68,6 +67,7 @@ class Workers:
             registry=registry,
             settings=self.settings,
             env=self.env,
+            metrics_dir=self.metrics_dir,
         )
         self._thread = threading.Thread(
             target=self._scaling.run, args=(self._stop,), name="eventfn-autoscaler"
@@ -99,8 +99,7 @@ class Workers:
         if scaling is not None:
             replicas += scaling.actuator.all_replicas()
         for replica in replicas:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(replica.proc.pid, signal.SIGKILL)
+            replica.process.kill_now()
 
     def count(self, function: str) -> WorkerCount:
         """``(running, busy)`` workers of ``function`` (those stopping not counted)."""

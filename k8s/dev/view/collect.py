@@ -1,4 +1,4 @@
-"""Take a :class:`k8s.view.Snapshot`: queue depths from a metrics source, workers from
+"""Take a :class:`k8s.dev.view.Snapshot`: queue depths from a metrics source, workers from
 the local autoscaler (or the broker's consumer counts), handled counts from the
 workers' counter files.
 
@@ -17,11 +17,11 @@ from pathlib import Path
 
 from broker_bridge import topology
 from broker_bridge.connection import mask_url
+from k8s.dev.view.counters import WorkerCounts, read_worker_counts
+from k8s.dev.view.describe import describe_subscriptions
+from k8s.dev.view.model import FunctionRow, QueueDepth, Snapshot
 from k8s.errors import MetricsUnavailable
 from k8s.metrics.stats import MetricsSource, QueueStats
-from k8s.view.counters import WorkerCounts, read_worker_counts
-from k8s.view.describe import describe_subscriptions
-from k8s.view.model import FunctionRow, QueueDepth, Snapshot
 from worker_runtime.registry import Registry
 
 __all__ = ["SnapshotCollector", "WatchedFunction", "WorkerCount", "watched_functions"]

@@ -2,9 +2,9 @@
 Prometheus multiprocess files.
 
 ``eventfn dev`` starts every local worker with ``PROMETHEUS_MULTIPROC_DIR`` pointing
-at one directory of its state dir; each worker process (and each prefork child)
-writes its counters of :class:`worker_runtime.metrics.WorkerMetrics` there, and the
-files outlive the processes, so the sums are totals since ``eventfn dev`` started,
+at a directory of its own under one directory of its state dir; each worker process
+(and each prefork child) writes its counters of :class:`worker_runtime.metrics.WorkerMetrics`
+there, and the files outlive the processes, so the sums are totals since ``eventfn dev`` started,
 across scale-downs and restarts. Read by the live view and ``eventfn status``.
 """
 
@@ -12,14 +12,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 from pydantic import BaseModel, ConfigDict
 
+from k8s.actuators.local import MULTIPROC_ENV
+
 __all__ = ["MULTIPROC_ENV", "WorkerCounts", "read_worker_counts"]
 
-#: The variable prometheus_client reads (at import) to write multiprocess files.
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 _SAMPLES = {
     "eventfn_events_handled_total": "handled",
@@ -43,10 +42,9 @@ def read_worker_counts(directory: Path) -> dict[str, WorkerCounts] | None:
     or a file caught half-written: the next read will see it whole)."""
     if not directory.is_dir():
         return None
-    registry = CollectorRegistry()
+    files = sorted(str(path) for path in directory.rglob("*.db"))
     try:
-        MultiProcessCollector(registry, path=str(directory))  # type: ignore[no-untyped-call]
-        families = list(registry.collect())
+        families = MultiProcessCollector.merge(files, accumulate=True)  # type: ignore[no-untyped-call]
     except (OSError, ValueError, KeyError):  # prometheus_client's readers raise these
         return None
     totals: dict[str, dict[str, float]] = {}

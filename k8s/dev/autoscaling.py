@@ -57,6 +57,7 @@ class LocalAutoscaling:
         activation: bool = True,
         management_url: str | None = None,
         log_dir: Path | None = None,
+        metrics_dir: Path | None = None,
         registry: Registry | None = None,
         metrics: MetricsSource | None = None,
         settings: Settings | None = None,
@@ -73,6 +74,7 @@ class LocalAutoscaling:
             state_dir=Path(state_dir),
             broker_url=broker_url,
             log_dir=log_dir,
+            metrics_dir=metrics_dir,
             pool=pool,
             env=env,
         )

@@ -6,7 +6,7 @@ Layout under ``<state dir>/dev/``:
 * ``dev.json`` :class:`DevState`, rewritten about once a second: pid, broker (password
   masked), ingress URL, and per function its workers and handled rate
 * ``metrics/`` the workers' Prometheus multiprocess counter files
-  (:mod:`k8s.view.counters`), cleared when ``eventfn dev`` starts
+  (:mod:`k8s.dev.view.counters`), cleared when ``eventfn dev`` starts
 * ``logs/``    one log file per process when the live view owns the terminal
 
 ``eventfn status`` trusts ``dev.json`` only while its pid is alive and its broker is
@@ -19,13 +19,16 @@ import contextlib
 import fcntl
 import os
 import shutil
+import signal
+import time
 from pathlib import Path
 from typing import IO
 
+import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from broker_bridge.errors import ConfigurationError
-from k8s.pids import pid_alive
+from worker_runtime.supervisor import pid_alive
 
 __all__ = [
     "DevFunction",
@@ -38,8 +41,13 @@ __all__ = [
     "read_state",
     "remove_state",
     "reset_dir",
+    "stop_orphans",
     "write_state",
 ]
+
+log = structlog.get_logger("eventfn.dev")
+
+_ORPHAN_GRACE = 60.0
 
 _STATE_FILE = "dev.json"
 
@@ -124,6 +132,26 @@ def orphans(state_dir: Path) -> list[int]:
         if b"broker_bridge.cli" in cmdline and marker in environ:
             found.append(pid)
     return found
+
+
+def stop_orphans(state_dir: Path, grace: float = _ORPHAN_GRACE) -> list[int]:
+    """Stop what a killed ``eventfn dev`` left running on ``state_dir`` (it would hold
+    the port and consume the queues with stale code): SIGTERM to each process group,
+    SIGKILL after ``grace`` seconds. Returns their pids."""
+    pids = orphans(state_dir)
+    if not pids:
+        return []
+    log.warning("stopping processes left by a killed eventfn dev", pids=pids)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(pid_alive(pid) for pid in pids):
+        time.sleep(0.1)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+    return pids
 
 
 def remove_state(state_dir: Path) -> None:

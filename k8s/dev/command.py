@@ -7,7 +7,7 @@ subscriptions, commands to try), then a live table of queue depths, workers,
 handled rates and dead letters on a terminal, or plain status log lines every few
 seconds otherwise. ``--reload`` (default) restarts the bridge and the workers when
 the functions' files change. Ctrl-C stops everything without losing an event; a
-second Ctrl-C kills at once. See :mod:`k8s.devserver`.
+second Ctrl-C kills at once. See :mod:`k8s.dev`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from broker_bridge.config import get_settings
 from broker_bridge.connection import check_broker
 from broker_bridge.logs import configure_logging
 from k8s.commands.options import management_option, policy_from_options, policy_options
-from k8s.devserver import DevOptions, DevServer
+from k8s.dev import DevOptions, DevServer
 from worker_runtime.commands.options import functions_option
 from worker_runtime.loading import load_functions
 

@@ -1,10 +1,10 @@
 """``eventfn dev`` put together: ingress, bridge and autoscaled workers on one machine.
 
 :class:`DevServer` runs ``eventfn ingress`` and ``eventfn bridge`` as supervised
-subprocesses (:mod:`k8s.devserver.processes`), the autoscaler with local worker
-processes in a thread (:mod:`k8s.devserver.workers`: :class:`k8s.embedded.LocalAutoscaling`,
-push activation on), the view (:mod:`k8s.devserver.output`) and, with ``reload``, a watcher of the
-functions' files (:mod:`k8s.devserver.reload`) that restarts the bridge and the
+subprocesses (:class:`worker_runtime.supervisor.ChildProcess`), the autoscaler with local worker
+processes in a thread (:mod:`k8s.dev.workers`: :class:`k8s.dev.autoscaling.LocalAutoscaling`,
+push activation on), the view (:mod:`k8s.dev.output`) and, with ``reload``, a watcher of the
+functions' files (:mod:`k8s.dev.reload`) that restarts the bridge and the
 workers (and the ingress when the set of functions changed) after an edit that
 loads.
 
@@ -36,12 +36,11 @@ from rich.live import Live
 from broker_bridge.config import Settings
 from broker_bridge.connection import mask_url
 from broker_bridge.logs import configure_logging
-from k8s.devserver.banner import BannerInfo, banner
-from k8s.devserver.output import LogFollower, ViewThread
-from k8s.devserver.ports import ingress_url, listening, reserve_port
-from k8s.devserver.processes import Supervised, stop_orphans
-from k8s.devserver.reload import SourceWatcher, WatchRoot, load_fresh, shown, watch_roots
-from k8s.devserver.state import (
+from k8s.dev.banner import BannerInfo, banner
+from k8s.dev.output import LogFollower, ViewThread
+from k8s.dev.ports import ingress_url, listening, reserve_port
+from k8s.dev.reload import SourceWatcher, WatchRoot, load_fresh, shown, watch_roots
+from k8s.dev.state import (
     DevFunction,
     DevLock,
     DevState,
@@ -49,19 +48,21 @@ from k8s.devserver.state import (
     logs_dir,
     remove_state,
     reset_dir,
+    stop_orphans,
     write_state,
 )
-from k8s.devserver.workers import Workers
-from k8s.metrics.sources import open_metrics_source
-from k8s.scaling import ScalingPolicy
-from k8s.view import (
+from k8s.dev.view import (
     MULTIPROC_ENV,
     Snapshot,
     SnapshotCollector,
     example_event_type,
     watched_functions,
 )
+from k8s.dev.workers import Workers
+from k8s.metrics.sources import open_metrics_source
+from k8s.scaling import ScalingPolicy
 from worker_runtime.registry import Registry
+from worker_runtime.supervisor import ChildProcess
 
 __all__ = ["DevOptions", "DevServer", "broker_kind"]
 
@@ -129,15 +130,16 @@ class DevServer:
             interval=options.interval,
             management_url=options.management_url,
             log_dir=logs_dir(self.state_dir) if options.live else None,
-            env={**self._env(), MULTIPROC_ENV: str(counters_dir(self.state_dir))},
+            metrics_dir=counters_dir(self.state_dir),
+            env=self._env(),
         )
         self._roots: list[WatchRoot] = []
         self._watcher: SourceWatcher | None = None
         self._live: Live | None = None
         self._follower: LogFollower | None = None
         self._view: ViewThread | None = None
-        self.ingress: Supervised | None = None
-        self.bridge: Supervised | None = None
+        self.ingress: ChildProcess | None = None
+        self.bridge: ChildProcess | None = None
 
     @property
     def ingress_url(self) -> str:
@@ -176,14 +178,19 @@ class DevServer:
             self._follower = LogFollower(logs_dir(self.state_dir), self.console).start()
         env = self._env()
         common = ["--functions", self.options.functions_module]
-        self.ingress = Supervised(
+        self.ingress = ChildProcess(
             "ingress",
             ["ingress", *common, "--host", self.options.host, "--port", str(self.port)],
             env=env,
             log_path=self._log_path("ingress"),
+            restart_backoff=1.0,
         ).start()
-        self.bridge = Supervised(
-            "bridge", ["bridge", *common], env=env, log_path=self._log_path("bridge")
+        self.bridge = ChildProcess(
+            "bridge",
+            ["bridge", *common],
+            env=env,
+            log_path=self._log_path("bridge"),
+            restart_backoff=1.0,
         ).start()
         self.workers.start(self.registry)
         if self._roots:
@@ -266,8 +273,8 @@ class DevServer:
         )
 
     def _children(self) -> list[int]:
-        pids = [p.pid for p in (self.ingress, self.bridge) if p is not None]
-        return [pid for pid in pids if pid is not None] + self.workers.pids()
+        pids = [p.pid for p in (self.ingress, self.bridge) if p is not None and p.started]
+        return pids + self.workers.pids()
 
     def _banner_info(self) -> BannerInfo:
         specs = list(self.registry)
@@ -312,9 +319,9 @@ class DevServer:
         self.registry = registry
         assert self.bridge is not None  # started by _start
         assert self.ingress is not None
-        self.bridge.terminate()
+        self.bridge.signal_stop()
         if names_changed:
-            self.ingress.terminate()
+            self.ingress.signal_stop()
         self.workers.stop()
         self.bridge.wait(_BRIDGE_GRACE)
         self.bridge.start()
@@ -361,7 +368,7 @@ class DevServer:
         self._forced = True
         for process in (self.ingress, self.bridge):
             if process is not None:
-                process.kill()
+                process.kill_now()
         self.workers.kill()
 
     def _shutdown(self) -> None:
@@ -370,7 +377,7 @@ class DevServer:
             self._watcher.stop()
         for process in (self.ingress, self.bridge):
             if process is not None:
-                process.terminate()
+                process.signal_stop()
         self.workers.request_stop()
         if self.ingress is not None:
             self.ingress.wait(self.settings.ingress_graceful_timeout + 10)

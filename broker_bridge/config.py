@@ -34,6 +34,19 @@ class Settings(BaseSettings):
     bridge_prefetch: int = Field(default=256, ge=1, le=65535)
     publish_timeout: float = Field(default=10.0, gt=0, description="seconds to wait for a confirm")
     connect_timeout: float = Field(default=5.0, gt=0)
+    broker_frame_max: int = Field(
+        default=131_072,
+        ge=4096,
+        description="AMQP frame size assumed where the broker negotiates none (Redis, "
+        "embedded), so an event accepted locally fits RabbitMQ's default; RabbitMQ's own is "
+        "negotiated",
+    )
+    broker_max_message: int = Field(
+        default=16 * 1024 * 1024,
+        ge=4096,
+        description="largest message the broker takes (RabbitMQ's max_message_size); "
+        "bigger messages are refused before they are sent",
+    )
     embedded_poll_interval: float = Field(default=0.01, gt=0, le=5)
     embedded_visibility_timeout: float = Field(
         default=300.0, gt=0, description="seconds before an unacked embedded message is redelivered"

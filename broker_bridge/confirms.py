@@ -42,8 +42,16 @@ Errors (all :class:`~broker_bridge.errors.PublishError`)::
     UnconfirmedPublish            .failed: {position in the batch: reason}
     ├── PublishNacked             the broker refused (basic.nack)
     ├── PublishUnroutable (LookupError)     no queue took it (basic.return)
+    ├── PublishTooLarge (ValueError)        never sent: over the broker's limits
     ├── ConfirmTimeout (TimeoutError)       no confirm within the timeout
     └── ConfirmConnectionLost (ConnectionError)  the connection broke first
+
+A message that cannot fit the connection's limits (:mod:`broker_bridge.limits`:
+headers over the negotiated ``frame_max``, body over the broker's max message
+size) is not sent at all: it is recorded as failed and the rest of the batch goes
+on, on the same channel (a broker would close the whole connection, or the
+channel, for it). :meth:`ConfirmingPublisher.wait` then raises
+:class:`PublishTooLarge` naming it.
 """
 
 from __future__ import annotations
@@ -61,12 +69,14 @@ from kombu.exceptions import OperationalError
 from broker_bridge.config import Settings
 from broker_bridge.connection import broker_url, transport_options
 from broker_bridge.errors import ConfigurationError, PublishError
+from broker_bridge.limits import MessageLimits, MessageTooLarge, check_message
 
 __all__ = [
     "ConfirmConnectionLost",
     "ConfirmTimeout",
     "ConfirmingPublisher",
     "PublishNacked",
+    "PublishTooLarge",
     "PublishUnroutable",
     "UnconfirmedPublish",
     "confirming_connection",
@@ -102,6 +112,10 @@ class PublishNacked(UnconfirmedPublish):
 
 class PublishUnroutable(UnconfirmedPublish, LookupError):
     """A mandatory message reached no queue (``basic.return``), e.g. a missing queue."""
+
+
+class PublishTooLarge(UnconfirmedPublish, ValueError):
+    """Messages over the broker's limits were not sent (see :mod:`broker_bridge.limits`)."""
 
 
 class ConfirmTimeout(UnconfirmedPublish, TimeoutError):
@@ -141,7 +155,12 @@ class ConfirmingPublisher:
     """
 
     def __init__(
-        self, connection: Connection, *, timeout: float = 10.0, window: int = 1000
+        self,
+        connection: Connection,
+        *,
+        timeout: float = 10.0,
+        window: int = 1000,
+        limits: MessageLimits | None = None,
     ) -> None:
         if (connection.transport_options or {}).get("confirm_publish"):
             raise ConfigurationError(
@@ -154,6 +173,9 @@ class ConfirmingPublisher:
         self.connection = connection
         self.timeout = timeout
         self.window = window
+        #: frame_max here applies where none is negotiated (Redis, embedded)
+        self.default_limits = limits or MessageLimits()
+        self._limits = self.default_limits
         self._channel: Any = None
         self._producer: Producer | None = None
         self._raw_connection: Any = None
@@ -169,12 +191,27 @@ class ConfirmingPublisher:
         self._by_key: dict[str, deque[int]] = {}  # routing key -> positions (for returns)
         self._failed: dict[int, str] = {}
         self._returned = False
+        self._too_large = False
 
     @property
     def native_confirms(self) -> bool:
         """Whether the broker confirms publishes (RabbitMQ) or takes them synchronously."""
         self._ensure_channel()
         return self._native
+
+    @property
+    def limits(self) -> MessageLimits:
+        """The limits of this connection (connects if need be): the negotiated frame_max.
+
+        Raises an :class:`UnconfirmedPublish` leaf when the broker cannot be reached.
+        """
+        try:
+            self._ensure_channel()
+        except self.connection.channel_errors as exc:
+            self._broken(f"channel error: {exc}", exc)
+        except self._connection_errors() as exc:
+            self._lost(exc)
+        return self._limits
 
     @property
     def pending(self) -> int:
@@ -205,6 +242,12 @@ class ConfirmingPublisher:
             self._producer = Producer(channel)
         self._channel = channel
         self._raw_connection = self.connection.connection
+        frame_max = getattr(self._raw_connection, "frame_max", None) if self._native else None
+        self._limits = (
+            MessageLimits(frame_max, self.default_limits.max_message)
+            if isinstance(frame_max, int) and frame_max > 0
+            else self.default_limits
+        )
         self._next_tag = 1
         return channel
 
@@ -283,6 +326,13 @@ class ConfirmingPublisher:
             if declare is not None:
                 self.declare(declare)
             props = {"delivery_mode": 2, **(properties or {})}
+            try:
+                check_message(self._limits, body, headers, props, content_type, content_encoding)
+            except MessageTooLarge as exc:  # never sent: the rest of the batch goes on
+                self._failed[position] = f"too large: {exc}"
+                self._too_large = True
+                self._count += 1
+                return position
             if self._native:
                 if len(self._outstanding) >= self.window:
                     self._drain_until(self.window - 1, self.timeout)
@@ -334,8 +384,14 @@ class ConfirmingPublisher:
             if self._outstanding:
                 self._drain_until(0, self.timeout if timeout is None else timeout)
             if self._failed or self._returned:
-                cls = PublishUnroutable if self._returned else PublishNacked
-                what = "unroutable" if self._returned else "refused by the broker"
+                cls: type[UnconfirmedPublish] = PublishNacked
+                what = "refused by the broker"
+                if self._returned:
+                    cls, what = PublishUnroutable, "unroutable"
+                elif self._too_large and all(
+                    reason.startswith("too large") for reason in self._failed.values()
+                ):
+                    cls, what = PublishTooLarge, "over the broker's limits"
                 raise cls(what, self._failed, total)
         finally:
             self._reset_batch()

@@ -39,8 +39,9 @@ from broker_bridge.errors import BrokerUnavailable
 from broker_bridge.event import check_event, new_event
 from broker_bridge.formats.json import to_json
 from broker_bridge.invalid import InvalidEventError
+from broker_bridge.limits import EventTooLarge, MessageLimits, check_attributes
 from broker_bridge.logs import event_fields
-from broker_bridge.publisher_pool import ConfirmingPool, OutgoingMessage, RetryPolicy
+from broker_bridge.publisher_pool import ConfirmingPool, OutgoingMessage, Precheck, RetryPolicy
 from broker_bridge.taskmessage import build_task_message
 
 __all__ = ["EventLike", "Publisher", "coerce_event"]
@@ -148,7 +149,11 @@ class Publisher:
         nothing is published.
         """
         coerced = _coerce_all(events)
-        self.send([self.message(ce) for ce in coerced], retry=retry)
+        self.send(
+            [self.message(ce) for ce in coerced],
+            retry=retry,
+            precheck=lambda limits: _check_sizes(limits, coerced),
+        )
         if len(coerced) == 1:
             log.debug("published", **event_fields(coerced[0].get_attributes()))
         else:
@@ -171,19 +176,40 @@ class Publisher:
             properties=task.properties,
             declare=topology.function_queue(function),
         )
-        self.send([message], retry=retry)
+        self.send([message], retry=retry, precheck=lambda limits: _check_sizes(limits, [ce]))
         log.debug("published to function", **event_fields(ce.get_attributes(), function))
         return ce
 
     def send(
-        self, messages: Sequence[OutgoingMessage], *, retry: RetryPolicy | None = None
+        self,
+        messages: Sequence[OutgoingMessage],
+        *,
+        retry: RetryPolicy | None = None,
+        precheck: Precheck | None = None,
     ) -> None:
-        """Publish prepared messages, confirmed (the primitive under every publish)."""
-        self._pool.send(messages, retry)
+        """Publish prepared messages, confirmed (the primitive under every publish).
+
+        Raises :class:`~broker_bridge.limits.MessageTooLarge` (nothing sent) when
+        one cannot fit the broker's limits.
+        """
+        self._pool.send(messages, retry, precheck)
 
     def ready(self) -> bool:
         """Whether the broker is reachable now (one fresh connection attempt)."""
         return self._pool.check()
+
+
+def _check_sizes(limits: MessageLimits, events: Sequence[BaseCloudEvent]) -> None:
+    """Refuse the batch when one event's attributes exceed the broker's budget."""
+    for index, event in enumerate(events):
+        try:
+            check_attributes(limits, event.get_attributes())
+        except EventTooLarge as exc:
+            if len(events) == 1:
+                raise
+            raise EventTooLarge(
+                f"[{index}].{exc.part}", exc.size, exc.limit, f"event {index}: {exc}"
+            ) from None
 
 
 def _coerce_all(events: Iterable[EventLike]) -> list[BaseCloudEvent]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +33,11 @@ from broker_bridge.config import Settings
 from broker_bridge.confirms import ConfirmingPublisher, UnconfirmedPublish, confirming_connection
 from broker_bridge.connection import check_broker, mask_url
 from broker_bridge.errors import BrokerUnavailable, PublishError
+from broker_bridge.limits import MessageLimits, check_message
+
+#: Checks a whole batch against the connection's limits before anything is sent;
+#: raises :class:`~broker_bridge.limits.MessageTooLarge` to refuse it.
+Precheck = Callable[[MessageLimits], None]
 
 __all__ = [
     "ConfirmingPool",
@@ -138,14 +143,23 @@ class ConfirmingPool:
 
     def _new(self) -> ConfirmingPublisher:
         conn = confirming_connection(self.settings, self.url)
-        out = ConfirmingPublisher(conn, timeout=self.settings.publish_timeout)
+        limits = MessageLimits(self.settings.broker_frame_max, self.settings.broker_max_message)
+        out = ConfirmingPublisher(conn, timeout=self.settings.publish_timeout, limits=limits)
         with self._lock:
             self._all.append(out)
         return out
 
-    def send(self, messages: Sequence[OutgoingMessage], policy: RetryPolicy | None = None) -> None:
+    def send(
+        self,
+        messages: Sequence[OutgoingMessage],
+        policy: RetryPolicy | None = None,
+        precheck: Precheck | None = None,
+    ) -> None:
         """Publish every message and return once the broker confirmed each one.
 
+        Before anything is sent, every message is checked against the connection's
+        limits (and ``precheck`` run with them): one that cannot fit raises
+        :class:`~broker_bridge.limits.MessageTooLarge` and none is published.
         Raises :class:`PublishRetriesExhausted` when the policy's attempts or
         deadline run out first (naming how many are still unconfirmed).
         """
@@ -158,7 +172,7 @@ class ConfirmingPool:
         while True:
             attempt += 1
             with self.acquire() as out:
-                todo, last = _attempt(out, messages, todo)
+                todo, last = _attempt(out, messages, todo, precheck)
             if not todo:
                 return
             pause = policy.interval(attempt)
@@ -201,15 +215,32 @@ class ConfirmingPool:
 
 
 def _attempt(
-    out: ConfirmingPublisher, messages: Sequence[OutgoingMessage], todo: list[int]
+    out: ConfirmingPublisher,
+    messages: Sequence[OutgoingMessage],
+    todo: list[int],
+    precheck: Precheck | None,
 ) -> tuple[list[int], UnconfirmedPublish | None]:
     """Publish ``messages[i]`` for every i in ``todo``, wait; what failed and why.
 
     When ``publish`` itself raises (the connection broke mid-batch), the messages
-    after it were never sent and fail too.
+    after it were never sent and fail too. A message over the limits raises
+    MessageTooLarge before any is sent.
     """
     sent = 0
     try:
+        limits = out.limits
+        if precheck is not None:
+            precheck(limits)
+        for index in todo:
+            m = messages[index]
+            check_message(
+                limits,
+                m.body,
+                m.headers,
+                m.properties,
+                m.content_type,
+                m.content_encoding,
+            )
         for index in todo:
             m = messages[index]
             out.publish(

@@ -54,6 +54,10 @@ def task_id_for(function: str, source: str, event_id: str, hop: str = "") -> str
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+def _short(text: str, limit: int = 64) -> str:
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + "..."
+
+
 def build_task_message(
     function: str,
     event_json: str,
@@ -78,7 +82,8 @@ def build_task_message(
         "timelimit": [None, None],
         "root_id": task_id,
         "parent_id": None,
-        "argsrepr": f"(<CloudEvent id={event_id!r}>,)",
+        # bounded: the id may be long, and headers must fit one AMQP frame
+        "argsrepr": f"(<CloudEvent id={_short(event_id)}>,)",
         "kwargsrepr": "{}",
         "origin": _ORIGIN,
         "ignore_result": True,

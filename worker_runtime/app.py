@@ -27,6 +27,7 @@ from celery.signals import setup_logging, worker_ready
 from broker_bridge import topology
 from broker_bridge.config import Settings
 from broker_bridge.connection import broker_url, transport_options
+from broker_bridge.limits import MessageLimits
 from broker_bridge.logs import configure_logging
 from worker_runtime.context import Delivery
 from worker_runtime.deadlines import hard_timeout, prefetch_multiplier, transport_overrides
@@ -144,7 +145,9 @@ def create_app(
 
     def build() -> tuple[StateStore, dict[str, Pipeline]]:
         store = open_store(store_url)
-        outbox = KombuOutbox(app)
+        outbox = KombuOutbox(
+            app, MessageLimits(settings.broker_frame_max, settings.broker_max_message)
+        )
         pipelines = {
             spec.name: with_recording(
                 build_pipeline(

@@ -5,6 +5,13 @@ durable, with ``retry=True``; on RabbitMQ the connection has publisher confirms
 (``confirm_publish``), so each publish returns once the broker has the message and
 the input can be acked after it. Created once per worker process by
 :mod:`worker_runtime.app`.
+
+Every message is checked against the broker's limits first
+(:mod:`broker_bridge.limits`; the negotiated ``frame_max`` on RabbitMQ): one that
+cannot fit raises :class:`~broker_bridge.limits.MessageTooLarge` before anything
+is sent, so the connection is never closed over it. Replies are all checked
+before the first is published (the Replies middleware dead-letters the input
+then); a dead letter's headers are fitted (:func:`~broker_bridge.limits.fit_headers`).
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from kombu import Queue
 
 from broker_bridge import topology
 from broker_bridge.formats.json import CONTENT_TYPE, to_json
+from broker_bridge.limits import MessageLimits, check_attributes, check_message, fit_headers
 from broker_bridge.taskmessage import build_task_message
 from worker_runtime.context import Delivery
 
@@ -43,11 +51,36 @@ def eta_after(delay: float) -> str | None:
 class KombuOutbox:
     """Publishes with the app's producer pool (one per process)."""
 
-    def __init__(self, app: Celery) -> None:
+    def __init__(self, app: Celery, limits: MessageLimits | None = None) -> None:
         self.app = app
+        self.default_limits = limits or MessageLimits()
+
+    def limits(self, producer: Any) -> MessageLimits:
+        """The limits of the producer's connection (negotiated frame_max on RabbitMQ)."""
+        raw = getattr(producer.connection, "connection", None)
+        frame_max = getattr(raw, "frame_max", None)
+        if producer.connection.transport.driver_type == "amqp" and isinstance(frame_max, int):
+            return MessageLimits(frame_max, self.default_limits.max_message)
+        return self.default_limits
+
+    def check(self, body: bytes, headers: Mapping[str, Any], **extra: Any) -> None:
+        """Raise MessageTooLarge unless the message fits the broker's limits."""
+        with self.app.producer_or_acquire() as producer:
+            limits = self.limits(producer)
+        content_type = extra.get("content_type")
+        content_encoding = extra.get("content_encoding")
+        props = {k: v for k, v in extra.items() if k not in ("content_type", "content_encoding")}
+        check_message(limits, body, headers, props, content_type, content_encoding)
 
     def _publish(self, body: bytes, queue: Queue, headers: dict[str, Any], **extra: Any) -> None:
         with self.app.producer_or_acquire() as producer:
+            limits = self.limits(producer)
+            content_type = extra.get("content_type")
+            content_encoding = extra.get("content_encoding")
+            props = {
+                k: v for k, v in extra.items() if k not in ("content_type", "content_encoding")
+            }
+            check_message(limits, body, headers, props, content_type, content_encoding)
             producer.publish(
                 body,
                 exchange="",
@@ -96,19 +129,26 @@ class KombuOutbox:
         )
 
     def publish_dead_letter(self, delivery: Delivery, headers: Mapping[str, Any]) -> None:
+        fitted = fit_headers(
+            headers, self.default_limits, keep=("eventfnerror", "eventfnerrortype")
+        )
         self._publish(
             delivery.body.encode(),
             dead_letter_queue(delivery.spec.name),
-            dict(headers),
+            fitted,
             content_type=CONTENT_TYPE,
             content_encoding="utf-8",
         )
 
     def publish_replies(self, events: Sequence[BaseCloudEvent]) -> None:
         queue = topology.bridge_queue()
-        for event in events:
+        bodies = [to_json(event) for event in events]
+        for event, body in zip(events, bodies, strict=True):  # refuse before the first is sent
+            check_attributes(self.default_limits, event.get_attributes())
+            self.check(body, {}, content_type=CONTENT_TYPE, content_encoding="utf-8")
+        for body in bodies:
             self._publish(
-                to_json(event),
+                body,
                 queue,
                 {},
                 content_type=CONTENT_TYPE,

@@ -16,6 +16,7 @@ from broker_bridge import topology
 from broker_bridge.bridge.decision import Outgoing
 from broker_bridge.config import Settings
 from broker_bridge.confirms import ConfirmingPublisher, confirming_connection
+from broker_bridge.limits import MessageLimits
 
 __all__ = ["Outbox"]
 
@@ -26,14 +27,23 @@ class Outbox:
     def __init__(self, settings: Settings, *, timeout: float, window: int = 1000) -> None:
         self._conn = confirming_connection(settings)
         self._conn.ensure_connection(max_retries=1, timeout=settings.connect_timeout)
-        self._publisher = ConfirmingPublisher(self._conn, timeout=timeout, window=window)
+        limits = MessageLimits(settings.broker_frame_max, settings.broker_max_message)
+        self._publisher = ConfirmingPublisher(
+            self._conn, timeout=timeout, window=window, limits=limits
+        )
         self._queues: dict[str, Queue] = {}
 
-    def publish(self, out: Outgoing) -> None:
+    @property
+    def limits(self) -> MessageLimits:
+        """The connection's limits (its negotiated frame_max on RabbitMQ)."""
+        return self._publisher.limits
+
+    def publish(self, out: Outgoing) -> int:
+        """Publish without waiting; the message's position in the current batch."""
         queue = self._queues.get(out.queue)
         if queue is None:
             queue = self._queues[out.queue] = topology.queue(out.queue)
-        self._publisher.publish(
+        return self._publisher.publish(
             out.body,
             out.queue,
             headers=out.headers,

@@ -16,6 +16,7 @@ so no event is routed by half of one table and half of another.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import json
 import logging
 import select
@@ -29,11 +30,18 @@ from kombu import Connection, Consumer, Message
 
 from broker_bridge import topology
 from broker_bridge.bridge import metrics
-from broker_bridge.bridge.decision import Decision, Kind, Outgoing, Router, decide
+from broker_bridge.bridge.decision import Decision, Kind, Outgoing, Router, dead_letter, decide
 from broker_bridge.bridge.outbox import Outbox
 from broker_bridge.bridge.settings import BridgeSettings
 from broker_bridge.config import Settings
+from broker_bridge.confirms import (
+    ConfirmConnectionLost,
+    ConfirmTimeout,
+    PublishTooLarge,
+    UnconfirmedPublish,
+)
 from broker_bridge.connection import connect, mask_url
+from broker_bridge.limits import fit_headers
 from broker_bridge.logs import event_fields
 
 __all__ = ["Bridge"]
@@ -171,8 +179,11 @@ class Bridge:
         now = time.time()
         routed = 0
         fanout: collections.Counter[str] = collections.Counter()
-        for message in batch:
+        decisions: list[Decision] = []
+        plan: list[tuple[int, Outgoing]] = []  # (input index or -1 for a hint, message)
+        for index, message in enumerate(batch):
             decision = self._decide(message)
+            decisions.append(decision)
             if decision.kind is Kind.ROUTED:
                 # counted once per batch below: a metric update per event costs a lock
                 routed += 1
@@ -182,21 +193,101 @@ class Bridge:
                     log.debug("routed", functions=list(decision.functions), **fields)
             else:
                 self._record(decision)
-            for out in decision.outgoing:
-                outbox.publish(out)
+            plan.extend((index, out) for out in decision.outgoing)
             for function in decision.functions:
                 last = self._last_routed.get(function)
                 if last is None or now - last > self.options.activation_idle:
-                    outbox.publish(_activation(function, now))
+                    plan.append((-1, _activation(function, now)))
                 self._last_routed[function] = now
         self._count(len(batch), routed, fanout)
-        outbox.wait()
+        self._publish(outbox, batch, decisions, plan)
         if multiple_ack:
             batch[-1].ack(multiple=True)
         else:
             for message in batch:
                 message.ack()
         self.stats["batches"] += 1
+
+    def _publish(
+        self,
+        outbox: Outbox,
+        batch: list[Message],
+        decisions: list[Decision],
+        plan: list[tuple[int, Outgoing]],
+    ) -> None:
+        """Publish the batch's messages and wait for the confirms.
+
+        A connection that breaks (or a confirm that does not come) raises: nothing is
+        acked and the broker redelivers the batch. A failure that belongs to some
+        messages (too large for the broker, nacked, unroutable, a channel the broker
+        closed over one message) is isolated: the inputs whose messages were all
+        confirmed are done; each other input has its unconfirmed messages published
+        again on its own, and is dead-lettered with the reason when they fail again.
+        """
+        sent = 0
+        try:
+            for _, out in plan:
+                outbox.publish(out)
+                sent += 1
+            outbox.wait()
+            return
+        except (ConfirmConnectionLost, ConfirmTimeout):
+            raise
+        except UnconfirmedPublish as exc:
+            failed = {p for p in exc.failed if 0 <= p < len(plan)} | set(range(sent, len(plan)))
+            reasons = exc.failed
+        inputs = sorted({plan[p][0] for p in failed if plan[p][0] >= 0})
+        log.warning(
+            "part of a batch was not confirmed; publishing its inputs one by one",
+            inputs=len(inputs),
+            batch=len(batch),
+            reasons="; ".join(sorted(set(reasons.values())))[:500],
+        )
+        for index in inputs:
+            outs = [plan[p][1] for p in sorted(failed) if plan[p][0] == index]
+            self._isolate(outbox, batch[index], decisions[index], outs)
+
+    def _isolate(
+        self, outbox: Outbox, message: Message, decision: Decision, outs: list[Outgoing]
+    ) -> None:
+        """Publish one input's unconfirmed messages again; dead-letter it if they fail."""
+        try:
+            for out in outs:
+                outbox.publish(out)
+            outbox.wait()
+            return
+        except (ConfirmConnectionLost, ConfirmTimeout):
+            raise
+        except UnconfirmedPublish as exc:
+            reasons = sorted(set(exc.failed.values())) or [str(exc)]
+            too_large = isinstance(exc, PublishTooLarge)
+        queues = sorted({out.queue for out in outs})
+        reason = f"could not publish to {', '.join(queues)}: {'; '.join(reasons)}"
+        if decision.reason:
+            reason = f"{decision.reason}; then {reason}"
+        body = message.body if isinstance(message.body, bytes) else str(message.body).encode()
+        entry = dead_letter(
+            bytes(body),
+            message.headers,
+            message.content_type,
+            message.content_encoding,
+            reason,
+            "MessageTooLarge" if too_large else "PublishRefused",
+            decision.attributes,
+        ).outgoing[0]
+        headers = fit_headers(
+            entry.headers, outbox.limits, keep=("eventfnerror", "eventfnerrortype")
+        )
+        # raises when even the dead letter is refused: nothing acked, redelivered
+        outbox.publish(dataclasses.replace(entry, headers=headers))
+        outbox.wait()
+        self.stats["dead_lettered"] += 1
+        metrics.DEAD_LETTERED.labels(str(headers.get("eventfnerrortype"))).inc()
+        log.warning(
+            "input dead-lettered: its messages could not be published",
+            reason=reason[:500],
+            **event_fields(decision.attributes or {}),
+        )
 
     def _count(self, received: int, routed: int, fanout: collections.Counter[str]) -> None:
         self.stats["received"] += received

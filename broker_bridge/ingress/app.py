@@ -14,7 +14,9 @@ A request gets 202 only once the broker confirmed every event it carried; a batc
 is published whole or refused whole. Refusals are ``application/problem+json``
 (:mod:`broker_bridge.ingress.problems`): 400 invalid event or malformed request,
 401 token, 404 unknown function or path, 405 method, 413 size (bytes, or events
-in a batch over ``EVENTFN_INGRESS_MAX_BATCH``), 415 event format or pickle,
+in a batch over ``EVENTFN_INGRESS_MAX_BATCH``; or an event that cannot fit the
+broker's frame or message size, naming the attribute and the limit, see
+:mod:`broker_bridge.limits`), 415 event format or pickle,
 503 (with ``Retry-After``) when the broker does not confirm, 500 for a bug. No
 input makes the app raise.
 """
@@ -43,6 +45,7 @@ from broker_bridge.ingress.auth import TokenCheck
 from broker_bridge.ingress.limits import BodyTooLarge, MalformedLength, read_body
 from broker_bridge.ingress.metrics import IngressMetrics
 from broker_bridge.invalid import InvalidEventError, UnsupportedFormatError
+from broker_bridge.limits import EventTooLarge, MessageTooLarge
 from broker_bridge.logs import event_fields
 
 __all__ = ["FunctionLookup", "IngressPublisher", "create_app"]
@@ -156,6 +159,13 @@ class _Ingress:
         started = time.perf_counter()
         try:
             await send()
+        except MessageTooLarge as exc:  # nothing was sent: the request is refused whole
+            extensions: dict[str, Any] = {"limit": exc.limit, "size": exc.size}
+            if isinstance(exc, EventTooLarge):
+                extensions["attribute"] = exc.attribute
+            else:
+                extensions["part"] = exc.part
+            return self._refused(p.EVENT_TOO_LARGE, str(exc), **extensions)
         except PublishError as exc:
             self.metrics.broker_up.set(0)
             log.warning(

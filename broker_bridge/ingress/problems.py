@@ -23,6 +23,7 @@ from broker_bridge.invalid import InvalidEventError
 __all__ = [
     "BAD_REQUEST",
     "BROKER_UNAVAILABLE",
+    "EVENT_TOO_LARGE",
     "INTERNAL",
     "INVALID_EVENT",
     "METHOD_NOT_ALLOWED",
@@ -67,6 +68,7 @@ NOT_FOUND = Problem("not-found", "Not found", 404)
 UNKNOWN_FUNCTION = Problem("unknown-function", "Unknown function", 404)
 METHOD_NOT_ALLOWED = Problem("method-not-allowed", "Method not allowed", 405)
 TOO_LARGE = Problem("payload-too-large", "Request body too large", 413)
+EVENT_TOO_LARGE = Problem("event-too-large", "Event too large for the broker", 413)
 UNSUPPORTED = Problem("unsupported-media-type", "Unsupported event format", 415)
 INTERNAL = Problem("internal-error", "Internal error", 500)
 BROKER_UNAVAILABLE = Problem("broker-unavailable", "Broker unavailable", 503)

@@ -7,7 +7,9 @@ input event and the reply's position, so a reply published again after a crash
 (at least once) has the same (source, id) and dedupes downstream. ``traceparent``
 (a child of the input's) and ``tracestate`` are carried over unless set;
 ``eventfnhops`` is the input's plus one (the bridge drops runaway loops).
-The replies are published (and confirmed) before the input is acked.
+The replies are published (and confirmed) before the input is acked; a reply that
+cannot fit the broker's limits fails the call for good (none is published, the
+input is dead-lettered with the reason).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 from broker_bridge.event import StrictCloudEvent, check_event, has_data, new_event
 from broker_bridge.invalid import InvalidEventError
+from broker_bridge.limits import MessageTooLarge
 from worker_runtime.context import Invocation, Outcome, Result
 from worker_runtime.errors import PermanentError
 from worker_runtime.middleware.base import Middleware, Next
@@ -104,5 +107,9 @@ class Replies(Middleware):
         except InvalidReply as exc:
             return replace(result, outcome=Outcome.FAILED, error=exc)
         if replies:
-            self.outbox.publish_replies(replies)
+            try:
+                self.outbox.publish_replies(replies)
+            except MessageTooLarge as exc:  # none was published; it will never fit
+                error = InvalidReply(f"a reply cannot fit the broker's limits: {exc}")
+                return replace(result, outcome=Outcome.FAILED, error=error)
         return result

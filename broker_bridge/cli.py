@@ -51,6 +51,9 @@ def root() -> None:
     With no EVENTFN_BROKER_URL, everything runs on the embedded broker under
     ./.eventfn (no external service needed).
     """
+    from broker_bridge.tracing.sdk import setup_tracing  # noqa: PLC0415 - keep --help fast
+
+    setup_tracing(f"eventfn-{click.get_current_context().invoked_subcommand}")
 
 
 def main() -> None:

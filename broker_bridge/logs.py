@@ -1,7 +1,8 @@
 """Structured logging, configured once per process.
 
 Console rendering on a terminal, JSON lines otherwise (or when
-``EVENTFN_LOG_FORMAT=json``). Callers use ``structlog.get_logger()`` and bind the
+``EVENTFN_LOG_FORMAT=json``). Every line logged while a span is active carries its
+``trace_id`` and ``span_id`` (OpenTelemetry). Callers use ``structlog.get_logger()`` and bind the
 event's id, type, source and the function name (:func:`event_fields`).
 """
 
@@ -13,6 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import structlog
+
+from broker_bridge.tracing.spans import add_trace_ids
 
 __all__ = ["configure_logging", "event_fields"]
 
@@ -32,6 +35,7 @@ def configure_logging(fmt: str = "auto", level: str = "INFO", *, force: bool = F
     )
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
+        add_trace_ids,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]

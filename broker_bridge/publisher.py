@@ -43,6 +43,7 @@ from broker_bridge.limits import EventTooLarge, MessageLimits, check_attributes
 from broker_bridge.logs import event_fields
 from broker_bridge.publisher_pool import ConfirmingPool, OutgoingMessage, Precheck, RetryPolicy
 from broker_bridge.taskmessage import build_task_message
+from broker_bridge.tracing import messaging_system, publish_spans
 
 __all__ = ["EventLike", "Publisher", "coerce_event"]
 
@@ -97,6 +98,7 @@ class Publisher:
         self.mode: Mode = mode or self.settings.publish_mode
         self._pool = ConfirmingPool(self.settings, self.url, size=pool_size, policy=retry)
         self._bridge_queue = topology.bridge_queue()
+        self._system = messaging_system(self.url)
 
     def __enter__(self) -> Publisher:
         return self
@@ -149,11 +151,13 @@ class Publisher:
         nothing is published.
         """
         coerced = _coerce_all(events)
-        self.send(
-            [self.message(ce) for ce in coerced],
-            retry=retry,
-            precheck=lambda limits: _check_sizes(limits, coerced),
-        )
+        with publish_spans(coerced, destination=topology.BRIDGE_QUEUE, system=self._system) as out:
+            self.send(
+                [self.message(ce) for ce in out],
+                retry=retry,
+                precheck=lambda limits: _check_sizes(limits, out),
+            )
+        coerced = out
         if len(coerced) == 1:
             log.debug("published", **event_fields(coerced[0].get_attributes()))
         else:
@@ -165,18 +169,23 @@ class Publisher:
     ) -> BaseCloudEvent:
         """Put ``event`` straight onto ``function``'s queue (no routing), confirmed."""
         topology.validate_function_name(function)
-        ce = coerce_event(event)
-        task = build_task_message(function, to_json(ce).decode(), ce.get_source(), ce.get_id())
-        message = OutgoingMessage(
-            body=task.body,
-            routing_key=task.routing_key,
-            headers=task.headers,
-            content_type=task.content_type,
-            content_encoding=task.content_encoding,
-            properties=task.properties,
-            declare=topology.function_queue(function),
+        queue = topology.function_queue(function)
+        spans = publish_spans(
+            [coerce_event(event)], destination=queue.name, system=self._system, function=function
         )
-        self.send([message], retry=retry, precheck=lambda limits: _check_sizes(limits, [ce]))
+        with spans as out:
+            ce = out[0]
+            task = build_task_message(function, to_json(ce).decode(), ce.get_source(), ce.get_id())
+            message = OutgoingMessage(
+                body=task.body,
+                routing_key=task.routing_key,
+                headers=task.headers,
+                content_type=task.content_type,
+                content_encoding=task.content_encoding,
+                properties=task.properties,
+                declare=queue,
+            )
+            self.send([message], retry=retry, precheck=lambda limits: _check_sizes(limits, out))
         log.debug("published to function", **event_fields(ce.get_attributes(), function))
         return ce
 

@@ -22,13 +22,14 @@ from typing import Any
 import structlog
 from celery import Celery
 from celery.exceptions import Reject
-from celery.signals import setup_logging, worker_ready
+from celery.signals import setup_logging, worker_process_shutdown, worker_ready
 
 from broker_bridge import topology
 from broker_bridge.config import Settings
 from broker_bridge.connection import broker_url, transport_options
 from broker_bridge.limits import MessageLimits
 from broker_bridge.logs import configure_logging
+from broker_bridge.tracing import flush_tracing, messaging_system
 from worker_runtime.context import Delivery
 from worker_runtime.deadlines import hard_timeout, prefetch_multiplier, transport_overrides
 from worker_runtime.execution import Pipeline, build_pipeline
@@ -60,6 +61,12 @@ def _keep_our_logging(**_: Any) -> None:
     """Connected so Celery leaves the process's (structlog) logging alone."""
 
 
+@worker_process_shutdown.connect  # type: ignore[untyped-decorator]
+def _flush_spans(**_: Any) -> None:
+    """A prefork child exports its buffered spans before it exits."""
+    flush_tracing()
+
+
 def delivery_from_request(spec: FunctionSpec, event_json: str, request: Any) -> Delivery:
     """The :class:`Delivery` of a Celery task request (headers become attributes)."""
     info = getattr(request, "delivery_info", None) or {}
@@ -71,6 +78,7 @@ def delivery_from_request(spec: FunctionSpec, event_json: str, request: Any) -> 
         redelivered=bool(info.get("redelivered")),
         first_failure=getattr(request, "eventfn_first_failure", None),
         defers=int(getattr(request, "eventfn_defers", None) or 0),
+        previous_span=getattr(request, "eventfn_previous_span", None),
     )
 
 
@@ -158,6 +166,7 @@ def create_app(
                     idempotency_ttl=wsettings.idempotency_ttl,
                     attempt_marker_ttl=wsettings.attempt_marker_ttl,
                     attempt_mark_after=mark_after,
+                    messaging_system=messaging_system(url),
                 ),
                 recorder,
             )

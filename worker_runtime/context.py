@@ -2,7 +2,7 @@
 
 :class:`Delivery` is what the Celery shell read off the message; :class:`Invocation`
 is the mutable state the middleware pass along (decoded event, effective attempt,
-trace context, handler value); :class:`Result` is what comes back out.
+handler value); :class:`Result` is what comes back out.
 Handlers read their own :class:`DeliveryInfo` with :func:`current_delivery` (the
 attempt number, the deadline) without ever seeing Celery.
 """
@@ -50,6 +50,8 @@ class Delivery:
     redelivered: bool = False
     first_failure: str | None = None
     defers: int = 0
+    #: ``traceparent`` of the attempt before this one (a retry), linked from its span
+    previous_span: str | None = None
 
 
 @dataclass
@@ -59,8 +61,6 @@ class Invocation:
     delivery: Delivery
     event: BaseCloudEvent | None = None
     attempt: int = 1
-    traceparent: str | None = None
-    tracestate: str | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -95,19 +95,20 @@ def default_middleware(
     attempt_marker_ttl: float = 86400.0,
     attempt_mark_after: float = 0.0,
     rng: random.Random | None = None,
+    messaging_system: str = "eventfn.embedded",
 ) -> list[Middleware]:
     """The full chain, outermost first (see :mod:`worker_runtime.middleware`)."""
     del spec  # every middleware reads the spec off the invocation
     return [
         Metrics(metrics),
+        Tracing(messaging_system),
         DeadLetter(outbox),
         Decode(),
         LogContext(),
         Idempotency(store, outbox, idempotency_ttl),
         Retrying(outbox, rng),
         Attempts(store, attempt_marker_ttl, attempt_mark_after),
-        Tracing(),
-        Replies(outbox),
+        Replies(outbox, messaging_system),
         DataModel(),
         Timeout(),
     ]
@@ -136,6 +137,7 @@ def build_pipeline(
     attempt_marker_ttl: float = 86400.0,
     attempt_mark_after: float = 0.0,
     rng: random.Random | None = None,
+    messaging_system: str = "eventfn.embedded",
 ) -> Pipeline:
     chain = default_middleware(
         spec,
@@ -146,6 +148,7 @@ def build_pipeline(
         attempt_marker_ttl=attempt_marker_ttl,
         attempt_mark_after=attempt_mark_after,
         rng=rng,
+        messaging_system=messaging_system,
     )
     return Pipeline(spec, chain)
 
@@ -153,5 +156,5 @@ def build_pipeline(
 def execute(spec: FunctionSpec, event_json: str, *, attempt: int = 1) -> Result:
     """Run ``spec``'s handler once on the event, no broker: never raises for handler
     or event errors (the result says FAILED)."""
-    pipeline = Pipeline(spec, [Decode(), LogContext(), Tracing(), DataModel(), Timeout()])
+    pipeline = Pipeline(spec, [Tracing(), Decode(), LogContext(), DataModel(), Timeout()])
     return pipeline.run(Delivery(spec=spec, body=event_json, task_id="local", attempt=attempt))

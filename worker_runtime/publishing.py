@@ -4,7 +4,8 @@ Publishes through the Celery app's producer pool on the broker's default exchang
 durable, with ``retry=True``; on RabbitMQ the connection has publisher confirms
 (``confirm_publish``), so each publish returns once the broker has the message and
 the input can be acked after it. Created once per worker process by
-:mod:`worker_runtime.app`.
+:mod:`worker_runtime.app`. A retry carries the failed attempt's span context in its
+``eventfn_previous_span`` header, for the next attempt's span to link to.
 
 Every message is checked against the broker's limits first
 (:mod:`broker_bridge.limits`; the negotiated ``frame_max`` on RabbitMQ): one that
@@ -29,6 +30,7 @@ from broker_bridge import topology
 from broker_bridge.formats.json import CONTENT_TYPE, to_json
 from broker_bridge.limits import MessageLimits, check_attributes, check_message, fit_headers
 from broker_bridge.taskmessage import build_task_message
+from broker_bridge.tracing import current_traceparent
 from worker_runtime.context import Delivery
 
 __all__ = ["KombuOutbox", "dead_letter_queue", "eta_after"]
@@ -115,6 +117,7 @@ class KombuOutbox:
                 "eta": eta_after(delay),
                 "eventfn_first_failure": first_failure,
                 "eventfn_defers": defers,
+                "eventfn_previous_span": current_traceparent().get("traceparent"),
             },
         )
         properties = {**task.properties, "correlation_id": delivery.task_id}

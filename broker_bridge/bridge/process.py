@@ -43,6 +43,7 @@ from broker_bridge.confirms import (
 from broker_bridge.connection import connect, mask_url
 from broker_bridge.limits import fit_headers
 from broker_bridge.logs import event_fields
+from broker_bridge.tracing import messaging_system, record_route, sdk_active
 
 __all__ = ["Bridge"]
 
@@ -181,7 +182,9 @@ class Bridge:
         fanout: collections.Counter[str] = collections.Counter()
         decisions: list[Decision] = []
         plan: list[tuple[int, Outgoing]] = []  # (input index or -1 for a hint, message)
+        traced = sdk_active()
         for index, message in enumerate(batch):
+            started = time.time_ns() if traced else 0
             decision = self._decide(message)
             decisions.append(decision)
             if decision.kind is Kind.ROUTED:
@@ -199,6 +202,8 @@ class Bridge:
                 if last is None or now - last > self.options.activation_idle:
                     plan.append((-1, _activation(function, now)))
                 self._last_routed[function] = now
+            if traced:
+                self._trace(decision, started)
         self._count(len(batch), routed, fanout)
         self._publish(outbox, batch, decisions, plan)
         if multiple_ack:
@@ -287,6 +292,17 @@ class Bridge:
             "input dead-lettered: its messages could not be published",
             reason=reason[:500],
             **event_fields(decision.attributes or {}),
+        )
+
+    def _trace(self, decision: Decision, started: int) -> None:
+        record_route(
+            decision.attributes or {},
+            destination=topology.BRIDGE_QUEUE,
+            system=messaging_system(self.settings.broker_url or ""),
+            start_time=started,
+            decision=decision.kind.value,
+            functions=decision.functions,
+            reason=decision.reason,
         )
 
     def _count(self, received: int, routed: int, fanout: collections.Counter[str]) -> None:

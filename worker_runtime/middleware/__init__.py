@@ -5,8 +5,8 @@ and is testable alone with a fake ``call_next``. :func:`default_chain` lists the
 outermost first; :mod:`worker_runtime.execution` composes them around the
 handler call::
 
-    Metrics -> DeadLetter -> Decode -> LogContext -> Idempotency -> Retry
-      -> Attempts -> Tracing -> Replies -> DataModel -> Timeout -> handler
+    Metrics -> Tracing -> DeadLetter -> Decode -> LogContext -> Idempotency
+      -> Retry -> Attempts -> Replies -> DataModel -> Timeout -> handler
 """
 
 from worker_runtime.middleware.attempts import Attempts, HandlerLost

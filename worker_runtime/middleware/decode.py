@@ -17,6 +17,8 @@ __all__ = ["Decode"]
 
 class Decode(Middleware):
     def __call__(self, invocation: Invocation, call_next: Next) -> Result:
+        if invocation.event is not None:  # decoded already (by the tracing middleware)
+            return call_next(invocation)
         try:
             invocation.event = from_json(invocation.delivery.body)
         except InvalidEventError as exc:

@@ -4,8 +4,9 @@ A handler may return None, one event, or a list; an event is a CloudEvent or a
 mapping of attributes plus ``data``. Defaults filled in: ``source``
 (``eventfn://functions/NAME``), ``specversion``, and an ``id`` derived from the
 input event and the reply's position, so a reply published again after a crash
-(at least once) has the same (source, id) and dedupes downstream. ``traceparent``
-(a child of the input's) and ``tracestate`` are carried over unless set;
+(at least once) has the same (source, id) and dedupes downstream. Each reply's
+``traceparent`` is its ``publish`` span's, a child of the worker's ``process`` span,
+unless the handler set one;
 ``eventfnhops`` is the input's plus one (the bridge drops runaway loops).
 The replies are published (and confirmed) before the input is acked; a reply that
 cannot fit the broker's limits fails the call for good (none is published, the
@@ -19,9 +20,11 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from broker_bridge import topology
 from broker_bridge.event import StrictCloudEvent, check_event, has_data, new_event
 from broker_bridge.invalid import InvalidEventError
 from broker_bridge.limits import MessageTooLarge
+from broker_bridge.tracing import publish_spans
 from worker_runtime.context import Invocation, Outcome, Result
 from worker_runtime.errors import PermanentError
 from worker_runtime.middleware.base import Middleware, Next
@@ -82,10 +85,6 @@ def build_replies(invocation: Invocation, value: Any) -> list[StrictCloudEvent]:
         if attributes.get("id") is None:
             seed = f"{spec.name}\x00{incoming.get('source')}\x00{incoming.get('id')}\x00{index}"
             attributes["id"] = str(uuid.uuid5(_REPLY_NAMESPACE, seed))
-        if invocation.traceparent and "traceparent" not in attributes:
-            attributes["traceparent"] = invocation.traceparent
-            if invocation.tracestate and "tracestate" not in attributes:
-                attributes["tracestate"] = invocation.tracestate
         attributes[HOPS_EXTENSION] = hops + 1
         try:
             replies.append(new_event(attributes, data))
@@ -95,8 +94,9 @@ def build_replies(invocation: Invocation, value: Any) -> list[StrictCloudEvent]:
 
 
 class Replies(Middleware):
-    def __init__(self, outbox: Outbox) -> None:
+    def __init__(self, outbox: Outbox, system: str = "eventfn.embedded") -> None:
         self.outbox = outbox
+        self.system = system
 
     def __call__(self, invocation: Invocation, call_next: Next) -> Result:
         result = call_next(invocation)
@@ -107,8 +107,15 @@ class Replies(Middleware):
         except InvalidReply as exc:
             return replace(result, outcome=Outcome.FAILED, error=exc)
         if replies:
+            spans = publish_spans(
+                replies,
+                destination=topology.BRIDGE_QUEUE,
+                system=self.system,
+                function=invocation.spec.name,
+            )
             try:
-                self.outbox.publish_replies(replies)
+                with spans as traced:
+                    self.outbox.publish_replies(traced)
             except MessageTooLarge as exc:  # none was published; it will never fit
                 error = InvalidReply(f"a reply cannot fit the broker's limits: {exc}")
                 return replace(result, outcome=Outcome.FAILED, error=error)

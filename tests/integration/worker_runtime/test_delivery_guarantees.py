@@ -134,6 +134,6 @@ def test_replies_go_to_the_bridge_with_source_hops_and_trace(broker: Any, tmp_pa
     assert event["source"] == "eventfn://functions/replier"
     assert event["data"] == {"in_reply_to": "ask-1"}
     assert event["eventfnhops"] == 3
-    version, trace_id, span, flags = event["traceparent"].split("-")
-    assert (version, trace_id, flags) == ("00", "4bf92f3577b34da6a3ce929d0e0e4736", "01")
-    assert span != "00f067aa0ba902b7"
+    # no OpenTelemetry SDK here: the API records no span and passes the context on as
+    # it came (tests/e2e/test_tracing.py has the spans with an SDK)
+    assert event["traceparent"] == trace

@@ -28,12 +28,12 @@ from worker_runtime.middleware import (
     InvalidEventData,
     InvalidReply,
     Metrics,
+    Replies,
     Retrying,
     Timeout,
     Tracing,
 )
 from worker_runtime.middleware.replies import build_replies
-from worker_runtime.middleware.tracing import parse_traceparent
 from worker_runtime.registry import FunctionSpec
 from worker_runtime.state import MemoryStore
 
@@ -102,6 +102,7 @@ def test_success_is_not_dead_lettered() -> None:
 def test_undecodable_body_fails_permanently() -> None:
     inv = invocation(spec())
     inv.delivery = type(inv.delivery)(spec=inv.spec, body="{not json", task_id="t")
+    inv.event = None  # not decoded yet
     result = Decode()(inv, done())
     assert result.outcome is Outcome.FAILED
     assert type(result.error).__name__ == "InvalidEventError"
@@ -233,7 +234,6 @@ TRACE = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 def test_replies_get_defaults_and_deterministic_ids() -> None:
     s = spec()
     inv = invocation(s, body(eventfnhops=4, traceparent=TRACE))
-    Tracing()(inv, done())
     value = [{"type": "a", "data": {"x": 1}}, {"type": "b", "source": "/mine", "id": "own"}]
     first = build_replies(inv, value)
     again = build_replies(inv, value)
@@ -241,27 +241,26 @@ def test_replies_get_defaults_and_deterministic_ids() -> None:
     assert first[0].get_id() == again[0].get_id() != first[1].get_id()
     assert first[1].get_id() == "own"
     assert {r.get_attributes()["eventfnhops"] for r in first} == {5}
-    assert first[0].get_attributes()["traceparent"].split("-")[1] == TRACE.split("-")[1]
+    assert "traceparent" not in first[0].get_attributes()  # the publish span writes it
+
+
+def test_without_an_sdk_replies_carry_the_incoming_trace_context() -> None:
+    outbox = RecordingOutbox()
+    s = spec()
+    inv = invocation(s, body(traceparent=TRACE, tracestate="k=v"))
+    inv.event = None  # the tracing middleware decodes it
+    chain = Tracing()
+    result = chain(inv, lambda i: Replies(outbox)(i, done({"type": "a"})))
+    assert result.outcome is Outcome.DONE
+    reply = outbox.replies[0].get_attributes()
+    # the API alone records nothing and passes the context on unchanged
+    assert (reply["traceparent"], reply["tracestate"]) == (TRACE, "k=v")
 
 
 @pytest.mark.parametrize("value", [42, ["x"], [{"type": "a", "source": ""}]])
 def test_invalid_replies_are_refused(value: Any) -> None:
     with pytest.raises(InvalidReply):
         build_replies(invocation(spec()), value)
-
-
-@pytest.mark.parametrize(
-    ("value", "valid"),
-    [
-        (TRACE, True),
-        ("00-00000000000000000000000000000000-00f067aa0ba902b7-01", False),
-        ("ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", False),
-        ("garbage", False),
-        (None, False),
-    ],
-)
-def test_traceparent_parsing(value: Any, valid: bool) -> None:
-    assert (parse_traceparent(value) is not None) is valid
 
 
 # -- metrics -----------------------------------------------------------------------

@@ -6,7 +6,9 @@ function's queue (a background job) and returns its id.
 
 Options are validated here, when the module is imported, never when an event
 arrives: a bad option raises :class:`~worker_runtime.errors.RegistrationError`
-naming the function and the option.
+naming the function and the option. Subscriptions are compiled here too (the bridge
+compiles them again from the registry): a broken filter names the function, the
+filter's path (``subscribe[0].sql``) and the reason.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from broker_bridge.filters import InvalidFilterError, compile_filter
 from worker_runtime.errors import RegistrationError
 from worker_runtime.registry import FunctionSpec, Registry, current_registry
 from worker_runtime.retry import Retry
@@ -49,11 +52,12 @@ def function(
     def decorate(handler: Callable[P, R]) -> FunctionHandler[P, R]:
         if not callable(handler):
             raise RegistrationError(f"@function({name!r}) must decorate a callable")
+        filters = _compiled_subscriptions(name, subscribe)
         try:
             spec = FunctionSpec(
                 name=name,
                 handler=handler,
-                subscribe=tuple(subscribe),
+                subscribe=filters,
                 retry=retry or Retry(),
                 timeout=timeout,
                 concurrency=concurrency,
@@ -69,3 +73,31 @@ def function(
         return attach(handler, spec.name)
 
     return decorate
+
+
+def _compiled_subscriptions(name: str, subscribe: Any) -> tuple[Mapping[str, Any], ...]:
+    """``subscribe`` as a tuple of filter mappings, each compiled once to check it."""
+    if isinstance(subscribe, Mapping):
+        raise RegistrationError(
+            f"@function({name!r}): subscribe must be a list of filters, got a dict; "
+            f"write subscribe=[{dict(subscribe)!r}]"
+        )
+    if isinstance(subscribe, str | bytes) or not isinstance(subscribe, Iterable):
+        raise RegistrationError(
+            f"@function({name!r}): subscribe must be a list of filters, "
+            f"got {type(subscribe).__name__} {subscribe!r}"
+        )
+    filters = tuple(subscribe)
+    for index, spec in enumerate(filters):
+        if not isinstance(spec, Mapping):
+            raise RegistrationError(
+                f"@function({name!r}): subscribe[{index}] must be a filter mapping "
+                f"such as {{'exact': {{'type': ...}}}}, got {type(spec).__name__} {spec!r}"
+            )
+    try:
+        compile_filter([dict(spec) for spec in filters], path="subscribe")
+    except InvalidFilterError as exc:
+        raise RegistrationError(
+            f"@function({name!r}): invalid filter at {exc.path}: {exc.reason}"
+        ) from exc
+    return filters

@@ -3,7 +3,8 @@
 In its default mode the operator renders each Function's ServiceAccount and Deployment
 and runs eventfn's autoscaler loop (Kubernetes actuator, push activation) over the
 Functions it knows. With ``--keda`` it renders a ScaledObject per Function instead and
-leaves scaling to KEDA. SIGINT/SIGTERM stop it.
+leaves scaling to KEDA. SIGINT/SIGTERM stop it. Needs the ``k8s`` extra (the
+``kubernetes`` client), imported when the command runs so ``--help`` works without it.
 """
 
 from __future__ import annotations
@@ -13,19 +14,14 @@ import threading
 from types import FrameType
 
 import click
-from kubernetes import client
 
 from broker_bridge import connection
 from broker_bridge.commands.options import broker_option, log_options
 from broker_bridge.config import get_settings
 from broker_bridge.logs import configure_logging
-from k8s.actuators.deployment import DeploymentScaler
-from k8s.actuators.kubernetes import KubernetesActuator
 from k8s.autoscaler import ActivationListener, Autoscaler
 from k8s.commands.options import management_option, namespace_option
-from k8s.kubeconfig import api_client
 from k8s.metrics import open_metrics_source
-from k8s.operator import Operator
 
 __all__ = ["command"]
 
@@ -52,7 +48,18 @@ def command(
     log_format: str | None,
     log_level: str | None,
 ) -> None:
-    """Turn Function resources into Deployments (and scale them, or leave it to KEDA)."""
+    """Turn Function resources into Deployments (and scale them, or leave it to KEDA).
+
+    Needs the k8s extra: pip install 'eventfn[k8s]'.
+    """
+    # the kubernetes client is the k8s extra: imported here, so --help works without it
+    from kubernetes import client  # noqa: PLC0415
+
+    from k8s.actuators.deployment import DeploymentScaler  # noqa: PLC0415
+    from k8s.actuators.kubernetes import KubernetesActuator  # noqa: PLC0415
+    from k8s.kubeconfig import api_client  # noqa: PLC0415
+    from k8s.operator import Operator  # noqa: PLC0415
+
     settings = get_settings(broker_url=broker_url, log_format=log_format, log_level=log_level)
     configure_logging(settings.log_format, settings.log_level)
     api = api_client(kubeconfig)

@@ -72,3 +72,47 @@ def test_unknown_function_is_refused() -> None:
     assert result.returncode == 1
     assert "unknown function 'no-such-function'" in result.stderr
     assert "order-logger" in result.stderr
+
+
+# A plain install has no extras: the same commands with the k8s extra's modules made
+# unimportable (tox's `userproject` env also runs them in a venv without any extra).
+WITHOUT_K8S = [
+    sys.executable,
+    "-c",
+    "import sys, importlib.abc\n"
+    "class Block(importlib.abc.MetaPathFinder):\n"
+    "    def find_spec(self, name, path, target=None):\n"
+    "        if name.split('.')[0] in ('kubernetes', 'kubernetes_validate'):\n"
+    "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+    "sys.meta_path.insert(0, Block())\n"
+    "from broker_bridge.cli import main; main()",
+]
+
+
+def run_without_k8s(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*WITHOUT_K8S, *args], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+@pytest.mark.parametrize("args", [[], *([name] for name in COMMANDS)])
+def test_help_works_without_the_k8s_extra(args: list[str]) -> None:
+    result = run_without_k8s(*args, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "Usage: eventfn" in result.stdout
+
+
+def test_a_command_needing_an_extra_says_which_in_one_line() -> None:
+    result = run_without_k8s("operator")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "Error: eventfn operator needs the 'k8s' extra (no module named 'kubernetes'): "
+        "pip install 'eventfn[k8s]'"
+    ]
+
+
+def test_a_missing_user_module_is_not_blamed_on_an_extra() -> None:
+    result = run_without_k8s("autoscale", "--functions", "no_such_module_here")
+    assert result.returncode == 1
+    assert "extra" not in result.stderr
+    assert "no_such_module_here" in result.stderr

@@ -103,3 +103,35 @@ def test_retry_policy_validation_and_backoff() -> None:
     assert min(samples) >= 5.0
     assert max(samples) <= 15.0
     assert len(set(samples)) > 100
+
+
+@pytest.mark.parametrize(
+    ("subscribe", "expected"),
+    [
+        (
+            [{"sql": "type = 'a' AND lang <> "}],
+            "@function('broken'): invalid filter at subscribe[0].sql: unexpected end of expression",
+        ),
+        (
+            [{"exact": {"type": "a"}}, {"exakt": {"type": "a"}}],
+            "@function('broken'): invalid filter at subscribe[1]: unknown dialect 'exakt'",
+        ),
+        (
+            [{"all": [{"exact": {"type": "a"}}, {"prefix": {"type": 3}}]}],
+            "@function('broken'): invalid filter at subscribe[0].all[1].prefix.type:",
+        ),
+        (
+            {"exact": {"type": "a"}},
+            "@function('broken'): subscribe must be a list of filters, got a dict; "
+            "write subscribe=[{'exact': {'type': 'a'}}]",
+        ),
+        ("type = 'a'", "@function('broken'): subscribe must be a list of filters, got str"),
+        (["x"], "@function('broken'): subscribe[0] must be a filter mapping"),
+    ],
+)
+def test_subscriptions_are_compiled_at_registration(subscribe, expected):
+    registry = Registry()
+    with pytest.raises(RegistrationError) as caught:
+        function("broken", subscribe=subscribe, registry=registry)(lambda event: None)
+    assert str(caught.value).startswith(expected)
+    assert "broken" not in registry

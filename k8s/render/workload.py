@@ -122,6 +122,7 @@ def deployment(
                 "spec": {
                     "serviceAccountName": spec.name,
                     "automountServiceAccountToken": False,
+                    "enableServiceLinks": False,  # <SVC>_PORT vars collide with EVENTFN_*
                     "terminationGracePeriodSeconds": spec.termination_grace_seconds,
                     "securityContext": POD_SECURITY_CONTEXT,
                     "containers": [container],

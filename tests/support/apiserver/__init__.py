@@ -46,7 +46,8 @@ class ApiServer:
     ``namespaces`` are created at start ("default" always is), ``crds`` are YAML paths or
     dicts registered at start (the shipped CRDs by default). ``hosts`` are the addresses
     to listen on (one port for all); ``tls=True`` serves HTTPS with a self-signed
-    certificate (``ca_file``), as in-cluster clients require.
+    certificate (``ca_file``), as in-cluster clients require. ``service_ips`` is the
+    pool Services get their ClusterIP from.
     """
 
     def __init__(
@@ -55,9 +56,11 @@ class ApiServer:
         crds: Iterable[Path | dict[str, Any]] = SHIPPED_CRDS,
         hosts: Iterable[str] = ("127.0.0.1",),
         tls: bool = False,
+        service_ips: Iterable[str] = (),
     ) -> None:
         self.catalogue = Catalogue()
         self.store = Store(self.catalogue)
+        self.store.service_ips = list(service_ips)
         self.api = Api(self.store, self.catalogue)
         self.hosts = list(hosts)
         self._sockets = []

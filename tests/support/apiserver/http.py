@@ -223,7 +223,9 @@ class Api:
         if method == "DELETE":
             if sub is not None:
                 raise ApiError(405, "DELETE is not allowed on a subresource")
-            deleted = self.store.delete(rtype, namespace, name, _propagation(record))
+            deleted = self.store.delete(
+                rtype, namespace, name, _propagation(record), _grace(record)
+            )
             if deleted is not None:
                 return JSONResponse(deleted)
             return JSONResponse(
@@ -361,6 +363,12 @@ def _agent(request: HttpRequest) -> str:
 def _propagation(record: Request) -> str | None:
     body = record.body if isinstance(record.body, dict) else {}
     return body.get("propagationPolicy") or record.query.get("propagationPolicy")
+
+
+def _grace(record: Request) -> int | None:
+    body = record.body if isinstance(record.body, dict) else {}
+    value = body.get("gracePeriodSeconds", record.query.get("gracePeriodSeconds"))
+    return None if value is None else int(value)
 
 
 def _stored_sub(sub: str | None) -> str | None:

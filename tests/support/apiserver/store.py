@@ -14,6 +14,7 @@ served types, and the garbage collector (``ownerReferences``; ``Background``,
 
 from __future__ import annotations
 
+import base64
 import copy
 import itertools
 import threading
@@ -81,6 +82,8 @@ class Store:
         #: watches from an older resourceVersion get 410 Gone (tests raise it)
         self.oldest_watchable = 0
         self.schemas: dict[tuple[str, str, str], dict[str, Any]] = {}
+        #: ClusterIPs handed to Services (none: Services get no ClusterIP)
+        self.service_ips: list[str] = []
         #: False while a test writes what the CRD schema would refuse (``put(validate=False)``)
         self.validate = True
 
@@ -248,14 +251,38 @@ class Store:
             return 200, self._replace(rtype, prefix, current, merged, manager, subresource)
 
     def delete(
-        self, rtype: ResourceType, namespace: str | None, name: str, propagation: str | None
+        self,
+        rtype: ResourceType,
+        namespace: str | None,
+        name: str,
+        propagation: str | None,
+        grace_seconds: int | None = None,
     ) -> dict[str, Any] | None:
-        """Delete (or mark deleted while finalizers remain); None when gone at once."""
+        """Delete (or mark deleted while finalizers remain); None when gone at once.
+
+        A Pod bound to a node is deleted gracefully, as in Kubernetes: it gets a
+        ``deletionTimestamp`` and ``deletionGracePeriodSeconds``, and the kubelet
+        removes it (``gracePeriodSeconds=0``) once its containers have stopped."""
         with self.cond:
             prefix = rtype.collection(namespace)
             current = self.objects.get((prefix, name))
             if current is None:
                 raise ApiError(404, f'{rtype.plural} "{name}" not found')
+            spec = current.get("spec") or {}
+            if rtype.kind == "Pod" and rtype.group == "" and spec.get("nodeName"):
+                grace = spec.get("terminationGracePeriodSeconds", 30)
+                grace = grace if grace_seconds is None else grace_seconds
+                if grace > 0:
+                    if current["metadata"].get("deletionTimestamp"):
+                        return copy.deepcopy(current)
+                    marked = copy.deepcopy(current)
+                    marked["metadata"]["deletionTimestamp"] = now()
+                    marked["metadata"]["deletionGracePeriodSeconds"] = grace
+                    self._store(prefix, marked, "MODIFIED")
+                    return copy.deepcopy(marked)
+                if not current["metadata"].get("finalizers"):
+                    self._delete_now(rtype, prefix, name)
+                    return None
             if propagation == "Orphan":
                 self._orphan(current["metadata"]["uid"])
             if propagation == "Foreground":
@@ -295,6 +322,12 @@ class Store:
         did not change passes (CRD validation ratcheting, on by default since 1.30)."""
         if rtype.kind == "Deployment" and rtype.group == "apps":
             _default_deployment(obj)
+        if rtype.kind == "Secret" and rtype.group == "":
+            data = obj.setdefault("data", {})
+            for key, value in (obj.pop("stringData", None) or {}).items():
+                data[key] = base64.b64encode(str(value).encode()).decode()
+        if rtype.kind == "Service" and rtype.group == "":
+            self._allocate_cluster_ip(obj, old)
         schema = self.schemas.get((rtype.group, rtype.version, rtype.plural))
         if schema is None:
             return
@@ -311,6 +344,24 @@ class Store:
                 f'{rtype.kind}.{rtype.group} "{obj["metadata"].get("name")}" is '
                 f"invalid: {'.'.join(path)}: {error.message}",
             )
+
+    def _allocate_cluster_ip(self, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
+        spec = obj.setdefault("spec", {})
+        spec.setdefault("type", "ClusterIP")
+        spec.setdefault("sessionAffinity", "None")
+        if old is not None and (old.get("spec") or {}).get("clusterIP"):
+            spec["clusterIP"] = old["spec"]["clusterIP"]
+        if spec.get("clusterIP") or not self.service_ips:
+            return
+        taken = {(o.get("spec") or {}).get("clusterIP") for o in self.objects.values()}
+        free = [ip for ip in self.service_ips if ip not in taken]
+        if not free:
+            raise ApiError(500, "the service IP range is full")
+        spec["clusterIP"] = free[0]
+        spec["clusterIPs"] = [free[0]]
+        for port in spec.get("ports") or []:
+            port.setdefault("protocol", "TCP")
+            port.setdefault("targetPort", port["port"])
 
     def _after_write(self, rtype: ResourceType, obj: dict[str, Any]) -> None:
         if rtype.kind == "CustomResourceDefinition":

@@ -30,6 +30,18 @@ class Settings(BaseSettings):
         description="where the embedded broker and local stores keep their files",
     )
     log_format: Literal["auto", "console", "json"] = "auto"
+    health_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="serve /healthz and /readyz on this port (8081 in the manifests); "
+        "unset: no health endpoints",
+    )
+    health_stale_after: float = Field(
+        default=60.0,
+        gt=0,
+        description="seconds without a heartbeat from a process loop before /healthz fails",
+    )
     log_level: str = "INFO"
     bridge_prefetch: int = Field(default=256, ge=1, le=65535)
     publish_timeout: float = Field(default=10.0, gt=0, description="seconds to wait for a confirm")

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from kubernetes import client
 
 from broker_bridge.config import Settings
+from broker_bridge.health import Health
 from k8s.actuators.deployment import DeploymentScaler
 from k8s.actuators.kubernetes import KubernetesActuator
 from k8s.autoscaler.activation import ActivationListener
@@ -41,6 +42,7 @@ class ClusterAutoscaling:
         management_url: str | None = None,
         settings: Settings | None = None,
         api: client.ApiClient | None = None,
+        health: Health | None = None,
     ) -> None:
         self.api = api or api_client()
         self.broker_url = broker_url
@@ -51,7 +53,9 @@ class ClusterAutoscaling:
         targets = [
             ScaledFunction(name=name, policy=policy or ScalingPolicy()) for name in functions
         ]
-        self.autoscaler = Autoscaler(targets, self.metrics, actuator, interval=interval)
+        self.autoscaler = Autoscaler(
+            targets, self.metrics, actuator, interval=interval, health=health
+        )
 
     def run(self, stop: threading.Event) -> None:
         listener = None

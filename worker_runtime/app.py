@@ -27,6 +27,7 @@ from celery.signals import setup_logging, worker_process_shutdown, worker_ready
 from broker_bridge import topology
 from broker_bridge.config import Settings
 from broker_bridge.connection import broker_url, transport_options
+from broker_bridge.health import Health
 from broker_bridge.limits import MessageLimits
 from broker_bridge.logs import configure_logging
 from broker_bridge.tracing import flush_tracing, messaging_system
@@ -35,6 +36,7 @@ from worker_runtime.deadlines import hard_timeout, prefetch_multiplier, transpor
 from worker_runtime.execution import Pipeline, build_pipeline
 from worker_runtime.hub import HubWakeup
 from worker_runtime.metrics import WorkerMetrics, default_metrics
+from worker_runtime.probes import ConsumerReady, WorkerHealth
 from worker_runtime.publishing import KombuOutbox
 from worker_runtime.recording import JsonLinesRecorder, with_recording
 from worker_runtime.registry import FunctionSpec
@@ -142,8 +144,12 @@ def create_app(
         worker_redirect_stdouts=False,
         eventfn_hub_wakeup_interval=wsettings.hub_wakeup_interval,
         eventfn_shutdown_grace=wsettings.shutdown_grace,
+        eventfn_health=Health(stale_after=settings.health_stale_after),
+        eventfn_health_port=settings.health_port,
     )
     app.steps["worker"].add(HubWakeup)
+    app.steps["worker"].add(WorkerHealth)
+    app.steps["consumer"].add(ConsumerReady)
     app.steps["worker"].add(ShutdownGrace)
     app.steps["worker"].add(FinishHandedOver)
     store_url = store_url_for(wsettings.state_url, url, settings.state_dir)

@@ -1,23 +1,25 @@
-"""The bridge's subscription table, from the function registry or a YAML file.
+"""The ``python`` subscription source: the ``@function`` registry of a package.
 
 Each function's ``subscribe=[...]`` is one subscription: its list of Subscriptions
 API filters is a conjunction (as in the spec and Knative's Trigger ``filters``);
-a function with no ``subscribe`` receives only direct invocations. A YAML file
-(``eventfn bridge --subscriptions FILE``) replaces the registry's table and is
-checked against the registered function names.
+a function with no ``subscribe`` receives only direct invocations. This is the
+default source of ``eventfn bridge`` and ``eventfn ingress`` on a developer's machine
+(entry point ``python`` of ``eventfn.sources``; see :mod:`broker_bridge.sources`).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from pathlib import Path
 
 from broker_bridge.bridge import Router
 from broker_bridge.routing import RoutingTable
-from broker_bridge.subscriptions import Subscription, SubscriptionTable, load_yaml
+from broker_bridge.sources import SourceOptions
+from broker_bridge.subscriptions import Subscription, SubscriptionTable
+from worker_runtime.loading import DEFAULT_FUNCTIONS, load_functions
 from worker_runtime.registry import Registry
 
-__all__ = ["router_for", "router_source", "table_for"]
+__all__ = ["PythonSource", "router_source", "table_for"]
 
 
 def table_for(registry: Registry) -> SubscriptionTable:
@@ -33,17 +35,33 @@ def table_for(registry: Registry) -> SubscriptionTable:
     )
 
 
-def router_for(registry: Registry, subscriptions_file: Path | None = None) -> Router:
-    """A routing table from the file (validated against the registry) or the registry."""
-    if subscriptions_file is None:
-        return RoutingTable.from_subscriptions(table_for(registry))
-    table = load_yaml(subscriptions_file)
-    table.validate_functions(registry.names())
-    return RoutingTable.from_subscriptions(table)
-
-
-def router_source(
-    registry: Registry, subscriptions_file: Path | None = None
-) -> Callable[[], Router]:
+def router_source(registry: Registry) -> Callable[[], Router]:
     """A callable the bridge calls again on every reload."""
-    return lambda: router_for(registry, subscriptions_file)
+    return lambda: RoutingTable.from_subscriptions(table_for(registry))
+
+
+class PythonSource:
+    """The functions of a Python package (or files), loaded once at start."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self._table = table_for(registry)  # refuse bad filters before connecting
+
+    @classmethod
+    def from_options(cls, options: SourceOptions) -> PythonSource:
+        return cls(load_functions(options.functions_module or DEFAULT_FUNCTIONS))
+
+    def table(self) -> SubscriptionTable:
+        return self._table
+
+    def functions(self) -> frozenset[str]:
+        return frozenset(self.registry.names())
+
+    def has_function(self, name: str) -> bool:
+        return name in self.functions()
+
+    def ready(self) -> bool:
+        return True
+
+    def watch(self, on_change: Callable[[], None], stop: threading.Event) -> None:
+        """Code does not change under a running process: nothing to watch."""

@@ -41,6 +41,7 @@ from broker_bridge.confirms import (
     UnconfirmedPublish,
 )
 from broker_bridge.connection import connect, mask_url
+from broker_bridge.health import Health
 from broker_bridge.limits import fit_headers
 from broker_bridge.logs import event_fields
 from broker_bridge.tracing import messaging_system, record_route, sdk_active
@@ -62,8 +63,12 @@ class Bridge:
         router_source: Callable[[], Router],
         *,
         bridge_settings: BridgeSettings | None = None,
+        health: Health | None = None,
     ) -> None:
         self.settings = settings
+        #: liveness: the consume loop beats each turn (at least every 0.25 s);
+        #: readiness: consuming from the broker
+        self.health = health or Health(stale_after=settings.health_stale_after)
         self.options = bridge_settings or BridgeSettings()
         self._router_source = router_source
         self.router: Router = router_source()
@@ -97,13 +102,17 @@ class Bridge:
     # -- main loop --------------------------------------------------------------------
     def run(self) -> None:
         backoff = 0.2
+        self.health.set_ready("broker", False)
+        self.health.waiting("bridge", "connecting")
         while not self._stop.is_set():
             try:
                 self._run_connected()
                 backoff = 0.2
             except Exception as exc:  # broker errors of every transport; reconnect
+                self.health.set_ready("broker", False)
                 if self._stop.is_set():
                     break
+                self.health.waiting("bridge", f"reconnecting: {type(exc).__name__}")
                 log.warning(
                     "bridge lost the broker; reconnecting",
                     error=f"{type(exc).__name__}: {exc}",
@@ -128,6 +137,7 @@ class Bridge:
                     accept=None,
                 )
                 consumer.consume()
+                self.health.set_ready("broker", True)
                 log.info(
                     "bridge consuming",
                     queue=topology.BRIDGE_QUEUE,
@@ -142,7 +152,9 @@ class Bridge:
 
     def _loop(self, conn: Connection, outbox: Outbox) -> None:
         multiple_ack = conn.transport.driver_type == "amqp"
+        beat = self.health.beat
         while not self._stop.is_set():
+            beat("bridge")
             if self._reload.is_set() and not self._pending:
                 self._apply_reload()
             timeout = _POLL

@@ -2,7 +2,7 @@
 
 ``create_app`` builds the ASGI app (Starlette) over an asyncio publisher;
 ``serve`` runs it on uvicorn with graceful shutdown (``eventfn ingress``, wired in
-``worker_runtime.commands.ingress``). See docs/ingress.md for the HTTP contract.
+``broker_bridge.commands.ingress``). See docs/ingress.md for the HTTP contract.
 """
 
 from broker_bridge.ingress.app import FunctionLookup, IngressPublisher, create_app

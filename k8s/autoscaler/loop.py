@@ -25,6 +25,7 @@ from collections.abc import Callable, Collection, Iterable
 import structlog
 from pydantic import BaseModel, ConfigDict
 
+from broker_bridge.health import Health
 from k8s.autoscaler.actuator import Actuator
 from k8s.autoscaler.observe import build_observation
 from k8s.autoscaler.target import ScaledFunction
@@ -64,6 +65,7 @@ class Autoscaler:
         wall_clock: Callable[[], float] = time.time,
         activation_max_age: float = DEFAULT_ACTIVATION_MAX_AGE,
         on_decision: Callable[[FunctionStatus], None] | None = None,
+        health: Health | None = None,
     ) -> None:
         if interval <= 0:
             raise ValueError(f"interval must be > 0, got {interval}")
@@ -74,6 +76,9 @@ class Autoscaler:
         self._wall_clock = wall_clock
         self._activation_max_age = activation_max_age
         self._on_decision = on_decision
+        #: liveness: the loop beats each turn (at least every 0.25 s); readiness: the
+        #: last full pass read every queue and reached the actuator
+        self.health = health or Health()
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._functions: dict[str, ScaledFunction] = {}
@@ -125,9 +130,11 @@ class Autoscaler:
         log.info("autoscaler running", interval=self.interval, functions=sorted(self.functions))
         next_poll = self._clock()
         while not stop.is_set():
+            self.health.beat("autoscaler")
             try:
                 if self._clock() >= next_poll:
                     self.reconcile_once()
+                    self.health.set_ready("autoscaler", True)
                     next_poll = self._clock() + self.interval
                 else:
                     with self._lock:
@@ -136,9 +143,11 @@ class Autoscaler:
                         self.reconcile_once(only=pending)
             except Exception:  # a control loop outlives one bad pass; the next one retries
                 log.exception("autoscaler pass failed")
+                self.health.set_ready("autoscaler", False)
                 next_poll = self._clock() + self.interval
             self._wake.wait(timeout=min(0.25, max(0.0, next_poll - self._clock())))
             self._wake.clear()
+        self.health.forget("autoscaler")
         log.info("autoscaler stopped")
 
     def reconcile_once(

@@ -22,6 +22,7 @@ from broker_bridge import connection
 from broker_bridge.commands.options import broker_option, log_options
 from broker_bridge.config import get_settings
 from broker_bridge.connection import check_broker
+from broker_bridge.health import start_health
 from broker_bridge.logs import configure_logging
 from k8s.commands.options import (
     management_option,
@@ -113,6 +114,7 @@ def command(
         return
     from k8s.cluster import ClusterAutoscaling  # noqa: PLC0415 - needs the kubernetes client
 
+    health, server = start_health(settings)
     ClusterAutoscaling(
         [spec.name for spec in registry],
         broker_url=url,
@@ -122,4 +124,7 @@ def command(
         activation=activation,
         management_url=management_url,
         settings=settings,
+        health=health,
     ).run(stop)
+    if server is not None:
+        server.close()

@@ -18,6 +18,7 @@ import click
 from broker_bridge import connection
 from broker_bridge.commands.options import broker_option, log_options
 from broker_bridge.config import get_settings
+from broker_bridge.health import start_health
 from broker_bridge.logs import configure_logging
 from k8s.autoscaler import ActivationListener, Autoscaler
 from k8s.commands.options import management_option, namespace_option
@@ -64,6 +65,7 @@ def command(
     configure_logging(settings.log_format, settings.log_level)
     api = api_client(kubeconfig)
     stop = threading.Event()
+    health, server = start_health(settings)
 
     def handler(_signum: int, _frame: FrameType | None) -> None:
         stop.set()
@@ -77,7 +79,7 @@ def command(
         url = connection.broker_url(settings)
         metrics = open_metrics_source(url, management_url)
         actuator = KubernetesActuator(DeploymentScaler(client.AppsV1Api(api), namespace))
-        autoscaler = Autoscaler([], metrics, actuator, interval=interval)
+        autoscaler = Autoscaler([], metrics, actuator, interval=interval, health=health)
         listener = ActivationListener(url, autoscaler.activate, settings=settings).start()
         threads.append(
             threading.Thread(target=autoscaler.run, args=(stop,), name="eventfn-autoscaler")
@@ -85,9 +87,18 @@ def command(
     for thread in threads:
         thread.start()
     try:
-        Operator(api, namespace, keda=keda, autoscaler=autoscaler, resync_seconds=resync).run(stop)
+        Operator(
+            api,
+            namespace,
+            keda=keda,
+            autoscaler=autoscaler,
+            resync_seconds=resync,
+            health=health,
+        ).run(stop)
     finally:
         stop.set()
+        if server is not None:
+            server.close()
         if listener is not None:
             listener.stop()
         for thread in threads:

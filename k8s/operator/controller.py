@@ -25,6 +25,7 @@ from typing import Any
 import structlog
 from kubernetes import client
 
+from broker_bridge.health import Health
 from k8s.autoscaler.loop import Autoscaler
 from k8s.autoscaler.target import ScaledFunction
 from k8s.client import (
@@ -69,6 +70,7 @@ class Operator:
         status_interval: float = 10.0,
         watch_timeout: int = 60,
         now: Callable[[], str] = utc_now,
+        health: Health | None = None,
     ) -> None:
         self.api = api
         self.namespace = namespace
@@ -80,6 +82,9 @@ class Operator:
         self.status_interval = status_interval
         self.watch_timeout = watch_timeout
         self._now = now
+        #: liveness: the status loop beats every ``status_interval``; readiness: the
+        #: Functions were listed at least once
+        self.health = health or Health(stale_after=max(60.0, 3 * status_interval))
         self._lock = threading.Lock()
         self._scaled: dict[str, ScaledFunction] = {}
 
@@ -239,6 +244,7 @@ class Operator:
     def run(self, stop: threading.Event) -> None:
         """Watch Functions and reconcile each change; refresh every status each
         ``status_interval`` seconds in a second thread."""
+        self.health.beat("operator")
         refresher = threading.Thread(
             target=self._refresh_loop, args=(stop,), name="eventfn-status", daemon=True
         )
@@ -252,15 +258,19 @@ class Operator:
                 resync_seconds=self.resync_seconds,
                 watch_timeout=self.watch_timeout,
             ):
+                if change.type == "RESYNCED":
+                    self.health.set_ready("functions", True)
                 names = [change.name] if change.name else sorted(change.objects)
                 for name in names:
                     self._safely(self.reconcile, name)
         finally:
             stop.set()
             refresher.join(timeout=30)
+            self.health.forget("operator")
 
     def _refresh_loop(self, stop: threading.Event) -> None:
         while not stop.wait(self.status_interval):
+            self.health.beat("operator")
             for name in sorted(self._scaled):
                 self._safely(self.refresh_status, name)
 

@@ -72,10 +72,11 @@ def _probes(settings: RenderSettings) -> dict[str, Any]:
     if settings.health_port is None:
         return {}
     check = {"httpGet": {"path": "/healthz", "port": "health"}}
+    ready = {"httpGet": {"path": "/readyz", "port": "health"}}
     return {
         "ports": [{"name": "health", "containerPort": settings.health_port, "protocol": "TCP"}],
         "livenessProbe": {**check, "periodSeconds": 20, "timeoutSeconds": 5, "failureThreshold": 3},
-        "readinessProbe": {**check, "periodSeconds": 10, "timeoutSeconds": 5},
+        "readinessProbe": {**ready, "periodSeconds": 10, "timeoutSeconds": 5},
         "startupProbe": {**check, "periodSeconds": 2, "failureThreshold": 30},
     }
 

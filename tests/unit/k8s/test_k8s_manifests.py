@@ -56,6 +56,15 @@ def test_commands_and_ingress_probes(kustomize):
     assert ingress["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
     assert ingress["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert ingress["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    for name in ("eventfn-operator", "eventfn-bridge"):
+        container = pods[name]["containers"][0]
+        assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
+        assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "health"}
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert env["EVENTFN_HEALTH_PORT"] == "8081"
+    for name in ("eventfn-bridge", "eventfn-ingress"):
+        env = {e["name"]: e.get("value") for e in pods[name]["containers"][0]["env"]}
+        assert env["EVENTFN_SOURCE"] == "k8s", "in a cluster, route by the resources"
     (service,) = [d for d in kustomize("base") if d["kind"] == "Service"]
     assert service["spec"]["ports"][0]["targetPort"] == "http"
 
@@ -98,7 +107,7 @@ def test_rbac_is_least_privilege(kustomize):
     assert roles["eventfn-bridge"] == [
         {
             "apiGroups": ["eventfn.io"],
-            "resources": ["subscriptions"],
+            "resources": ["functions", "subscriptions"],
             "verbs": ["get", "list", "watch"],
         }
     ]

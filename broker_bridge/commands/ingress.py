@@ -1,20 +1,28 @@
-"""``eventfn ingress``: the HTTP ingress, with ``POST /functions/NAME`` for the loaded functions.
+"""``eventfn ingress``: the HTTP ingress, with ``POST /functions/NAME`` for known functions.
 
-The ingress itself lives in ``broker_bridge.ingress``, which must not import the
-function registry; this command loads the functions and hands their names to it.
+The functions come from the same subscription source as the bridge's (``--source``;
+:mod:`broker_bridge.sources`): the ``python`` registry locally, ``k8s`` Function
+resources (watched) in a cluster. ``/healthz`` and ``/readyz`` are on the ingress's own
+HTTP port (``broker_bridge.ingress``).
 """
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
+
 import click
 import structlog
 
-from broker_bridge.commands.options import broker_option, log_options
+from broker_bridge.commands.options import (
+    broker_option,
+    log_options,
+    open_source_from,
+    source_options,
+)
 from broker_bridge.config import get_settings
 from broker_bridge.ingress import serve
 from broker_bridge.logs import configure_logging
-from worker_runtime.commands.options import functions_option
-from worker_runtime.loading import load_functions
 
 __all__ = ["command"]
 
@@ -22,7 +30,7 @@ log = structlog.get_logger("eventfn.ingress")
 
 
 @click.command("ingress")
-@functions_option
+@source_options
 @click.option("--host", default=None, help="Address to bind (default: EVENTFN_INGRESS_HOST).")
 @click.option("--port", type=int, default=None, help="Port to bind, 0 for any (default: 8080).")
 @click.option(
@@ -46,7 +54,11 @@ log = structlog.get_logger("eventfn.ingress")
 @broker_option
 @log_options
 def command(
-    functions_module: str,
+    source: str | None,
+    functions_module: str | None,
+    subscriptions_file: Path | None,
+    namespace: str,
+    kubeconfig: str | None,
     host: str | None,
     port: int | None,
     max_body: int | None,
@@ -72,7 +84,15 @@ def command(
         ingress_graceful_timeout=graceful_timeout,
     )
     configure_logging(settings.log_format, settings.log_level)
-    registry = load_functions(functions_module)
-    names = frozenset(registry.names())
-    log.info("ingress starting", functions=sorted(names))
-    serve(settings, functions=names)
+    functions = open_source_from(
+        source, functions_module, subscriptions_file, namespace, kubeconfig, needs="functions"
+    )
+    stop = threading.Event()
+    threading.Thread(
+        target=functions.watch, args=(lambda: None, stop), name="eventfn-source", daemon=True
+    ).start()
+    log.info("ingress starting", functions=sorted(functions.functions()))
+    try:
+        serve(settings, functions=functions.has_function)
+    finally:
+        stop.set()

@@ -1,8 +1,12 @@
-"""``eventfn bridge``: route events from the bridge queue to the loaded functions.
+"""``eventfn bridge``: route events from the bridge queue to the functions' queues.
 
-SIGTERM/SIGINT stop after the current batch (routed and confirmed, or left
-unacked for redelivery); SIGHUP, or a change of ``--subscriptions FILE``, reloads
-the subscription table between two batches.
+The functions and subscriptions come from a subscription source chosen by name
+(``--source``; :mod:`broker_bridge.sources`): the ``python`` registry locally, a
+``file``, or ``k8s`` resources in a cluster. A change of the source (file edited,
+resource applied) and SIGHUP reload the table between two batches. SIGTERM/SIGINT
+stop after the current batch (routed and confirmed, or left unacked for redelivery).
+``/healthz`` and ``/readyz`` are served on ``EVENTFN_HEALTH_PORT`` when set: live while
+the consume loop turns, ready while it consumes and the source has been read.
 """
 
 from __future__ import annotations
@@ -17,46 +21,25 @@ import structlog
 from prometheus_client import start_http_server
 
 from broker_bridge.bridge import Bridge, BridgeSettings
-from broker_bridge.commands.options import broker_option, log_options
+from broker_bridge.commands.options import (
+    broker_option,
+    log_options,
+    open_source_from,
+    source_options,
+)
 from broker_bridge.config import get_settings
 from broker_bridge.connection import check_broker
+from broker_bridge.health import start_health
 from broker_bridge.logs import configure_logging
-from worker_runtime.commands.options import functions_option
-from worker_runtime.loading import load_functions
-from worker_runtime.subscriptions import router_for, router_source
+from broker_bridge.routing import RoutingTable
 
 __all__ = ["command"]
 
 log = structlog.get_logger("eventfn.bridge")
 
-_WATCH_INTERVAL = 1.0
-
-
-def _watch(path: Path, bridge: Bridge) -> None:
-    """Ask for a reload whenever the file's modification time changes."""
-    last = path.stat().st_mtime_ns
-    while not bridge.stopping:
-        threading.Event().wait(_WATCH_INTERVAL)
-        try:
-            current = path.stat().st_mtime_ns
-        except FileNotFoundError:
-            continue
-        if current != last:
-            last = current
-            log.info("subscriptions file changed", path=str(path))
-            bridge.request_reload()
-
 
 @click.command("bridge")
-@functions_option
-@click.option(
-    "--subscriptions",
-    "subscriptions_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="YAML subscription table to use instead of the functions' own subscribe=[...]; "
-    "reloaded when it changes.",
-)
+@source_options
 @click.option("--prefetch", type=int, default=None, help="Unacked input messages held at once.")
 @click.option(
     "--unmatched",
@@ -68,8 +51,11 @@ def _watch(path: Path, bridge: Bridge) -> None:
 @broker_option
 @log_options
 def command(
-    functions_module: str,
+    source: str | None,
+    functions_module: str | None,
     subscriptions_file: Path | None,
+    namespace: str,
+    kubeconfig: str | None,
     prefetch: int | None,
     unmatched: str | None,
     metrics_port: int | None,
@@ -82,13 +68,24 @@ def command(
     overrides = {"prefetch": prefetch, "unmatched": unmatched, "metrics_port": metrics_port}
     options = BridgeSettings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
     configure_logging(settings.log_format, settings.log_level)
-    registry = load_functions(functions_module)
-    router_for(registry, subscriptions_file)  # refuse a bad table before connecting
+    subscriptions = open_source_from(
+        source, functions_module, subscriptions_file, namespace, kubeconfig
+    )
+    health, server = start_health(settings)
+    stop_watching = threading.Event()
+
+    def router() -> RoutingTable:
+        table = RoutingTable.from_subscriptions(subscriptions.table())
+        health.set_ready("subscriptions", subscriptions.ready())
+        return table
+
+    router()  # refuse a bad table before connecting
     check_broker(settings)
-    bridge = Bridge(settings, router_source(registry, subscriptions_file), bridge_settings=options)
+    bridge = Bridge(settings, router, bridge_settings=options, health=health)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log.info("stopping bridge", signal=signal.Signals(signum).name)
+        stop_watching.set()
         bridge.stop()
 
     def reload(_signum: int, _frame: FrameType | None) -> None:
@@ -99,8 +96,17 @@ def command(
     signal.signal(signal.SIGHUP, reload)
     if options.metrics_port is not None:
         start_http_server(options.metrics_port, addr="0.0.0.0")  # noqa: S104 - a pod's port
-    if subscriptions_file is not None:
-        threading.Thread(target=_watch, args=(subscriptions_file, bridge), daemon=True).start()
-    log.info("bridge starting", functions=registry.names())
-    bridge.run()
+    threading.Thread(
+        target=subscriptions.watch,
+        args=(bridge.request_reload, stop_watching),
+        name="eventfn-source",
+        daemon=True,
+    ).start()
+    log.info("bridge starting", functions=sorted(subscriptions.functions()))
+    try:
+        bridge.run()
+    finally:
+        stop_watching.set()
+        if server is not None:
+            server.close()
     log.info("bridge stopped", **bridge.stats)

@@ -9,12 +9,11 @@ cluster (the manifests set ``EVENTFN_SOURCE=k8s``; entry point ``k8s`` of
     source.table()          # every valid subscription to a known Function
     source.has_function("resize-image")
 
-The functions are the Function resources of the namespace. The table holds, for each
-Function, its own ``spec.subscriptions`` (one subscription, the filters a conjunction,
-as ``@function(subscribe=[...])``, named ``function.NAME``), then every Subscription
-resource (by name) whose function is a Function. A Subscription whose filters do not
-compile, or that names no Function, is left out and logged once per resource version;
-the others keep routing. Both kinds are listed and watched with a periodic resync
+The functions are the Function resources of the namespace. The table holds every
+Subscription resource (by name) whose function is a Function (``eventfn manifests``
+renders a function's ``subscribe=[...]`` as one Subscription). A Subscription whose
+filters do not compile, or that names no Function, is left out and logged once per
+resource version; the others keep routing. Both kinds are listed and watched with a periodic resync
 (:func:`k8s.client.watch_objects`); each change calls ``on_change``.
 """
 
@@ -49,14 +48,6 @@ def subscription_from_resource(resource: Mapping[str, Any]) -> Subscription:
     )
 
 
-def _function_subscription(resource: Mapping[str, Any]) -> Subscription | None:
-    filters = list((resource.get("spec") or {}).get("subscriptions") or [])
-    if not filters:
-        return None
-    name = resource["metadata"]["name"]
-    return Subscription(name=f"function.{name}", function=name, filters=filters)
-
-
 def table_from_resources(
     resources: Mapping[str, Mapping[str, Any]],
     on_invalid: Callable[[Mapping[str, Any], str], None] | None = None,
@@ -65,24 +56,15 @@ def table_from_resources(
 ) -> SubscriptionTable:
     """The table of every valid resource (by name); invalid ones are skipped and passed
     to ``on_invalid(resource, problem)``. With ``functions`` (Function resources by
-    name), their own subscriptions come first and Subscriptions to other names are
-    invalid."""
+    name), Subscriptions to other names are invalid too."""
     subscriptions: list[Subscription] = []
-    candidates: list[tuple[Mapping[str, Any], Callable[[], Subscription | None]]] = []
-    for name in sorted(functions or {}):
-        resource = (functions or {})[name]
-        candidates.append((resource, lambda r=resource: _function_subscription(r)))  # type: ignore[misc]
     for name in sorted(resources):
         resource = resources[name]
-        candidates.append((resource, lambda r=resource: subscription_from_resource(r)))  # type: ignore[misc]
-    for resource, build in candidates:
         try:
-            subscription = build()
+            subscription = subscription_from_resource(resource)
         except (ValidationError, ValueError) as exc:
             if on_invalid is not None:
                 on_invalid(resource, str(exc))
-            continue
-        if subscription is None:
             continue
         if functions is not None and subscription.function not in functions:
             if on_invalid is not None:

@@ -3,7 +3,8 @@
 ``function_resource`` / ``spec_from_resource`` are a symmetric pair: ``eventfn
 manifests`` renders the resources a user applies, and the operator reads a Function
 resource back into a spec before rendering its workload. ``subscription_resources``
-renders one Subscription per filter, which the bridge watches in cluster mode.
+renders the function's subscription (its filters a conjunction, exactly as
+``@function(subscribe=[...])`` routes locally), which the bridge watches in cluster mode.
 """
 
 from __future__ import annotations
@@ -53,7 +54,14 @@ def function_resource(spec: FunctionSpec, settings: RenderSettings) -> dict[str,
 
 
 def subscription_resources(spec: FunctionSpec, settings: RenderSettings) -> list[dict[str, Any]]:
-    """One ``Subscription`` resource per filter of ``spec``, named ``<function>-<index>``."""
+    """The ``Subscription`` of ``spec``, named ``<function>-0``, with every filter (a
+    conjunction); none when the function has no filters (direct invocations only).
+
+    One resource per filter (as before) made a disjunction of what the bridge routes as a
+    conjunction locally: an event matching one filter reached the function in a cluster
+    and not on a laptop."""
+    if not spec.subscriptions:
+        return []
     return [
         {
             "apiVersion": API_VERSION,
@@ -63,9 +71,9 @@ def subscription_resources(spec: FunctionSpec, settings: RenderSettings) -> list
                 "namespace": settings.namespace,
                 "labels": labels(spec.name, "subscription"),
             },
-            "spec": {"function": spec.name, "filters": [entry]},
+            "spec": {"function": spec.name, "filters": [dict(f) for f in spec.subscriptions]},
         }
-        for index, entry in enumerate(spec.subscriptions)
+        for index in (0,)
     ]
 
 

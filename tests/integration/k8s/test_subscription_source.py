@@ -28,12 +28,12 @@ def subscription(name, function, filters):
     }
 
 
-def function(name, subscriptions=()):
+def function(name):
     return {
         "apiVersion": "eventfn.io/v1alpha1",
         "kind": "Function",
         "metadata": {"name": name, "namespace": NS},
-        "spec": {"image": "eventfn:dev", "subscriptions": list(subscriptions)},
+        "spec": {"image": "eventfn:dev"},
     }
 
 
@@ -80,20 +80,17 @@ def watched(server):
 
 
 def test_routes_only_subscriptions_to_known_functions_and_follows_changes(server, watched):
-    server.put(FUNCTIONS, function("orders", [{"exact": {"type": "com.x.paid"}}]))
+    server.put(FUNCTIONS, function("orders"))
     server.put(FUNCTIONS, function("mail"))
     server.put(SUBSCRIPTIONS, subscription("orders-0", "orders", [{"prefix": {"type": "com.x."}}]))
     server.put(SUBSCRIPTIONS, subscription("mail-0", "mail", [{"sql": "subject = 'a'"}]))
     server.put(SUBSCRIPTIONS, subscription("stray-0", "nope", []))
     source, changes = watched()
-    assert routes(source) == {"function.orders": "orders", "orders-0": "orders", "mail-0": "mail"}
+    assert routes(source) == {"orders-0": "orders", "mail-0": "mail"}
     assert source.has_function("mail")
     assert not source.has_function("nope")
     table = source.table()
     assert table.get("orders-0").matches({"type": "com.x.created", "source": "s", "id": "1"})
-    assert not table.get("function.orders").matches(
-        {"type": "com.x.created", "source": "s", "id": "1"}
-    )
 
     seen = len(changes)
     server.put(SUBSCRIPTIONS, subscription("mail-0", "mailer", []))
@@ -106,7 +103,8 @@ def test_routes_only_subscriptions_to_known_functions_and_follows_changes(server
     # an invalid CESQL expression: left out, the rest keeps routing
     server.put(SUBSCRIPTIONS, subscription("bad-0", "orders", [{"sql": "subject = ("}]))
     server.remove(SUBSCRIPTIONS, "orders-0")
-    eventually(lambda: routes(source) == {"function.orders": "orders", "mail-0": "mailer"})
+    server.put(SUBSCRIPTIONS, subscription("orders-1", "orders", [{"exact": {"type": "com.x.a"}}]))
+    eventually(lambda: routes(source) == {"orders-1": "orders", "mail-0": "mailer"})
 
     server.remove(FUNCTIONS, "orders")
     eventually(lambda: routes(source) == {"mail-0": "mailer"})

@@ -292,15 +292,15 @@ def test_scaled_object_maps_the_policy():
 def test_custom_resources_and_round_trip():
     spec = full_spec()
     documents = render_manifests([spec], SETTINGS, workloads=False)
-    assert [d["kind"] for d in documents] == ["Function", "Subscription", "Subscription"]
+    assert [d["kind"] for d in documents] == ["Function", "Subscription"]
     function, *subscriptions = documents
     assert function["spec"]["scaling"]["targetBacklog"] == 8
     assert function["spec"]["env"] == [
         {"name": "THUMB_SIZE", "value": "128"},
         {"name": "LOG_FORMAT", "value": "json"},
     ]
-    assert [s["metadata"]["name"] for s in subscriptions] == ["resize-image-0", "resize-image-1"]
-    assert [s["spec"]["filters"] for s in subscriptions] == [[f] for f in spec.subscriptions]
+    assert [s["metadata"]["name"] for s in subscriptions] == ["resize-image-0"]
+    assert [s["spec"]["filters"] for s in subscriptions] == [list(spec.subscriptions)]
     assert all(s["spec"]["function"] == "resize-image" for s in subscriptions)
     back = spec_from_resource(function, subscriptions=spec.subscriptions)
     assert back == spec
@@ -383,3 +383,28 @@ def test_function_spec_queue_and_grace():
     spec = FunctionSpec(name="a", image="i", timeout_seconds=30, drain_seconds=0)
     assert spec.queue == "eventfn.fn.a"
     assert spec.termination_grace_seconds == 30
+
+
+def test_rendered_subscriptions_route_as_the_registry_does():
+    """subscribe=[a, b] is one conjunction locally; the rendered Subscription resources
+    must route the same events (they were one resource per filter: a disjunction)."""
+    from broker_bridge.subscriptions import Subscription
+    from k8s.subscription_source import table_from_resources
+
+    spec = full_spec()
+    assert len(spec.subscriptions) >= 2
+    resources = {
+        d["metadata"]["name"]: d
+        for d in render_manifests([spec], SETTINGS, workloads=False)
+        if d["kind"] == "Subscription"
+    }
+    table = table_from_resources(resources)
+    local = Subscription(name="local", function=spec.name, filters=list(spec.subscriptions))
+    # matches the first filter (exact type) but not the second (subject img/%)
+    first_only = {"type": "com.example.image.uploaded", "source": "/s", "id": "1", "subject": "x"}
+    both = {**first_only, "subject": "img/cat.png"}
+    for event in (first_only, both):
+        routed = any(s.matches(event) for s in table.subscriptions)
+        assert routed == local.matches(event), event
+    assert local.matches(both)
+    assert not local.matches(first_only)

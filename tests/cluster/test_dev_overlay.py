@@ -33,11 +33,6 @@ def test_the_ingress_serves_its_probes_and_its_service_forwards(cluster):
     assert pod["spec"]["enableServiceLinks"] is False
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="k8sfix (issue 12 B): eventfn bridge and eventfn operator serve nothing on "
-    "EVENTFN_HEALTH_PORT 8081, so their /healthz probes fail and the kubelet restarts them",
-)
 def test_every_pod_is_ready_and_none_restarts_for_60_s(cluster):
     cluster.wait_ready(NS, DEPLOYMENTS, timeout=90)
     first = cluster.restarts(NS)

@@ -14,6 +14,7 @@ Attribute values are computed only for a recording span: with the API alone
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -22,6 +23,7 @@ from cloudevents.core.base import BaseCloudEvent
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from broker_bridge.event import StrictCloudEvent, check_event, has_data
 from broker_bridge.tracing.propagation import extract, inject
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "add_trace_ids",
     "event_span_attributes",
     "messaging_system",
+    "passing_on",
     "publish_spans",
     "record_route",
     "recording",
@@ -88,6 +91,36 @@ def _messaging(system: str, operation: str, kind: str, destination: str) -> dict
     }
 
 
+_incoming: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
+    "eventfn_incoming_trace", default=None
+)
+
+
+@contextmanager
+def passing_on(attributes: Mapping[str, Any]) -> Iterator[None]:
+    """Without an SDK: what is published in the block carries the incoming event's
+    ``traceparent``/``tracestate`` on as they came (what the API's non-recording span
+    would propagate), without parsing them or starting a span on the hot path."""
+    carrier = {
+        key: value
+        for key in ("traceparent", "tracestate")
+        if isinstance(value := attributes.get(key), str)
+    }
+    token = _incoming.set(carrier or None)
+    try:
+        yield
+    finally:
+        _incoming.reset(token)
+
+
+def _carry(event: BaseCloudEvent, carrier: Mapping[str, str]) -> StrictCloudEvent:
+    strict = check_event(event)
+    attributes = strict.get_attributes()
+    if "traceparent" in attributes:
+        return strict
+    return StrictCloudEvent.trusted({**attributes, **carrier}, strict.get_data(), has_data(strict))
+
+
 @contextmanager
 def publish_spans(
     events: Sequence[BaseCloudEvent],
@@ -100,8 +133,13 @@ def publish_spans(
     each carrying its span's context in ``traceparent`` (unless it had one: then
     the span is a child of it, per the CloudEvents conventions).
 
-    An exception from the block is recorded on every span and re-raised.
+    An exception from the block is recorded on every span and re-raised. Without an
+    SDK no span is started (see :func:`passing_on`).
     """
+    if not sdk_active():
+        carrier = _incoming.get()
+        yield [_carry(e, carrier) for e in events] if carrier else list(events)
+        return
     tr = tracer()
     spans: list[trace.Span] = []
     out: list[BaseCloudEvent] = []

@@ -31,6 +31,8 @@ from broker_bridge.tracing import (
     context_from_traceparent,
     event_span_attributes,
     extract,
+    passing_on,
+    sdk_active,
     tracer,
 )
 from worker_runtime.context import Invocation, Outcome, Result
@@ -49,6 +51,9 @@ class Tracing(Middleware):
             with contextlib.suppress(InvalidEventError):  # Decode fails it with the reason
                 invocation.event = from_json(delivery.body)
         attributes = invocation.event.get_attributes() if invocation.event is not None else {}
+        if not sdk_active():  # the API alone: no span, the context passed on as it came
+            with passing_on(attributes):
+                return call_next(invocation)
         previous = context_from_traceparent(delivery.previous_span)
         links = [Link(previous, {"eventfn.link": "previous_attempt"})] if previous else None
         queue = topology.function_queue_name(delivery.spec.name)

@@ -46,6 +46,18 @@ class Settings(BaseSettings):
     bridge_prefetch: int = Field(default=256, ge=1, le=65535)
     publish_timeout: float = Field(default=10.0, gt=0, description="seconds to wait for a confirm")
     connect_timeout: float = Field(default=5.0, gt=0)
+    broker_heartbeat: float = Field(
+        default=10.0,
+        ge=0,
+        description="AMQP heartbeat interval (seconds) of every RabbitMQ connection; a "
+        "silent broker is detected within two intervals; 0 turns heartbeats off",
+    )
+    broker_call_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        description="deadline (seconds) of every other blocking broker call: socket reads "
+        "and writes, channel and connection close",
+    )
     broker_frame_max: int = Field(
         default=131_072,
         ge=4096,

@@ -43,8 +43,18 @@ Errors (all :class:`~broker_bridge.errors.PublishError`)::
     ├── PublishNacked             the broker refused (basic.nack)
     ├── PublishUnroutable (LookupError)     no queue took it (basic.return)
     ├── PublishTooLarge (ValueError)        never sent: over the broker's limits
+    ├── BrokerBlocked (ConnectionError)     connection.blocked: a resource alarm
     ├── ConfirmTimeout (TimeoutError)       no confirm within the timeout
     └── ConfirmConnectionLost (ConnectionError)  the connection broke first
+
+Liveness (RabbitMQ): the connection has heartbeats and socket deadlines
+(:func:`confirming_connection`); the confirm wait reads in slices of at most one
+second and ticks the heartbeat between them, so a silent broker ends the wait as a
+lost connection within two heartbeat intervals, and a failed connection is
+discarded without waiting for any close-ok. On ``connection.blocked`` (a memory
+or disk alarm) a wait ends at once and every publish fails fast with
+:class:`BrokerBlocked` until ``connection.unblocked`` arrives (read before each
+publish); the connection is kept, so the unblock is seen.
 
 A message that cannot fit the connection's limits (:mod:`broker_bridge.limits`:
 headers over the negotiated ``frame_max``, body over the broker's max message
@@ -67,11 +77,12 @@ from kombu import Connection, Producer, Queue
 from kombu.exceptions import OperationalError
 
 from broker_bridge.config import Settings
-from broker_bridge.connection import broker_url, transport_options
+from broker_bridge.connection import broker_url, deadline_options, transport_options
 from broker_bridge.errors import ConfigurationError, PublishError
 from broker_bridge.limits import MessageLimits, MessageTooLarge, check_message
 
 __all__ = [
+    "BrokerBlocked",
     "ConfirmConnectionLost",
     "ConfirmTimeout",
     "ConfirmingPublisher",
@@ -118,6 +129,10 @@ class PublishTooLarge(UnconfirmedPublish, ValueError):
     """Messages over the broker's limits were not sent (see :mod:`broker_bridge.limits`)."""
 
 
+class BrokerBlocked(UnconfirmedPublish, ConnectionError):
+    """The broker blocked publishing (``connection.blocked``: a memory or disk alarm)."""
+
+
 class ConfirmTimeout(UnconfirmedPublish, TimeoutError):
     """The broker did not confirm within the timeout (the messages may still arrive)."""
 
@@ -144,7 +159,13 @@ def confirming_connection(settings: Settings, url: str | None = None) -> Connect
         for key, value in transport_options(settings, url).items()
         if key != "confirm_publish"
     }
-    return Connection(url, transport_options=options, connect_timeout=settings.connect_timeout)
+    options.update(deadline_options(settings, url))
+    return Connection(
+        url,
+        transport_options=options,
+        connect_timeout=settings.connect_timeout,
+        heartbeat=settings.broker_heartbeat,
+    )
 
 
 class ConfirmingPublisher:
@@ -182,6 +203,7 @@ class ConfirmingPublisher:
         self._declared: set[str] = set()
         self._native = False
         self._next_tag = 1  # the delivery tag the channel gives the next publish
+        self._blocked: str | None = None  # the broker's reason while it blocks publishing
         self._reset_batch()
 
     # -- state ---------------------------------------------------------------------
@@ -242,6 +264,10 @@ class ConfirmingPublisher:
             self._producer = Producer(channel)
         self._channel = channel
         self._raw_connection = self.connection.connection
+        self._blocked = None
+        if self._native:
+            self._raw_connection.on_blocked = self._on_blocked
+            self._raw_connection.on_unblocked = self._on_unblocked
         frame_max = getattr(self._raw_connection, "frame_max", None) if self._native else None
         self._limits = (
             MessageLimits(frame_max, self.default_limits.max_message)
@@ -251,14 +277,50 @@ class ConfirmingPublisher:
         self._next_tag = 1
         return channel
 
-    def _drop_channel(self) -> None:
+    def _drop_channel(self, *, close: bool = True) -> None:
         channel, self._channel, self._producer = self._channel, None, None
         self._raw_connection = None
         self._declared.clear()
-        if channel is not None:
+        if not close:  # the connection is suspect: no close-ok to wait for, ever
+            with contextlib.suppress(Exception):
+                self.connection.collect()
+        elif channel is not None:
             # the channel or its connection may already be gone
             with contextlib.suppress(Exception):
                 channel.close()
+
+    @property
+    def blocked(self) -> bool:
+        """Whether the broker said it blocks this connection's publishes (not yet unblocked)."""
+        return self._blocked is not None
+
+    def _on_blocked(self, reason: str = "") -> None:
+        self._blocked = reason or "connection blocked"
+
+    def _on_unblocked(self) -> None:
+        self._blocked = None
+
+    def poll(self) -> None:
+        """Read what the broker sent (unblock, heartbeats) without waiting; tick the
+        heartbeat. Raises like :meth:`publish` when the connection is dead."""
+        if not self.connection.connected:
+            return
+        if getattr(self.connection.transport, "driver_type", "") != "amqp":
+            return
+        try:
+            self._read_pending()
+        except self.connection.channel_errors as exc:
+            self._broken(f"channel error: {exc}", exc)
+        except self._connection_errors() as exc:
+            self._lost(exc)
+
+    def _read_pending(self) -> None:
+        try:
+            while True:
+                self.connection.drain_events(timeout=0)
+        except TimeoutError:
+            pass
+        self.connection.heartbeat_check()
 
     # -- broker callbacks (py-amqp, called while draining) ------------------------------
     def _on_ack(self, delivery_tag: int, multiple: bool) -> None:
@@ -334,6 +396,11 @@ class ConfirmingPublisher:
                 self._count += 1
                 return position
             if self._native:
+                if self._blocked is not None:
+                    self._read_pending()  # an unblock may be waiting to be read
+                if self._blocked is not None:
+                    self._count += 1
+                    self._fail_blocked(position)
                 if len(self._outstanding) >= self.window:
                     self._drain_until(self.window - 1, self.timeout)
                 message = channel.prepare_message(
@@ -359,6 +426,8 @@ class ConfirmingPublisher:
                     content_encoding=content_encoding,
                     **props,
                 )
+        except BrokerBlocked:
+            raise
         except UnconfirmedPublish as exc:  # from declare: this message was not sent either
             exc.failed.setdefault(position, "not sent")
             exc.total = max(exc.total, position + 1)
@@ -398,29 +467,56 @@ class ConfirmingPublisher:
         return total
 
     def _drain_until(self, at_most: int, timeout: float) -> None:
-        """Read confirms until at most ``at_most`` are outstanding."""
+        """Read confirms until at most ``at_most`` are outstanding.
+
+        Reads in slices of at most a second, ticking the heartbeat in between (a silent
+        broker is a lost connection within two heartbeat intervals); ends at once when
+        the broker blocks the connection.
+        """
         deadline = time.monotonic() + timeout
         try:
             while len(self._outstanding) > at_most:
+                if self._blocked is not None:
+                    self._fail_blocked(None)
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise TimeoutError
-                self.connection.drain_events(timeout=remaining)
+                try:
+                    self.connection.drain_events(timeout=min(remaining, 1.0))
+                except TimeoutError:
+                    if time.monotonic() >= deadline:
+                        raise
+                if self._native:
+                    self.connection.heartbeat_check()
         except TimeoutError:
-            failed, total = self._failure("no confirm", None)
+            failed, total = self._failure("no confirm", None, discard=True)
             raise ConfirmTimeout(f"no confirm within {timeout:g}s", failed, total) from None
         except self.connection.channel_errors as exc:
             self._broken(f"channel error: {exc}", exc)
         except self._connection_errors() as exc:
             self._lost(exc)
 
-    def _failure(self, reason: str, current: int | None) -> tuple[dict[int, str], int]:
-        """Every message of the batch not confirmed yet, then a fresh channel and batch."""
+    def _fail_blocked(self, current: int | None) -> None:
+        """Fail the batch fast while the broker blocks; keep the connection (to see the
+        unblock) and the channel (late confirms of this batch are ignored)."""
+        reason = f"the broker blocks publishing: {self._blocked}"
         failed = {**self._failed, **dict.fromkeys(self._outstanding.values(), reason)}
         if current is not None:
             failed[current] = reason
         total = self._count
-        self._drop_channel()
+        self._reset_batch()
+        raise BrokerBlocked(reason, failed, total)
+
+    def _failure(
+        self, reason: str, current: int | None, *, discard: bool = False
+    ) -> tuple[dict[int, str], int]:
+        """Every message of the batch not confirmed yet, then a fresh channel and batch
+        (a fresh connection too when ``discard``: the old one is dropped unclosed)."""
+        failed = {**self._failed, **dict.fromkeys(self._outstanding.values(), reason)}
+        if current is not None:
+            failed[current] = reason
+        total = self._count
+        self._drop_channel(close=not discard)
         self._reset_batch()
         return failed, total
 
@@ -429,9 +525,7 @@ class ConfirmingPublisher:
         raise UnconfirmedPublish(what, failed, total) from exc
 
     def _lost(self, exc: BaseException, current: int | None = None) -> None:
-        failed, total = self._failure("connection lost", current)
-        with contextlib.suppress(Exception):  # only frees the broken transport's resources
-            self.connection.collect()
+        failed, total = self._failure("connection lost", current, discard=True)
         raise ConfirmConnectionLost(f"connection lost: {exc}", failed, total) from exc
 
     def _connection_errors(self) -> tuple[type[BaseException], ...]:

@@ -24,6 +24,7 @@ __all__ = [
     "broker_url",
     "check_broker",
     "connect",
+    "deadline_options",
     "mask_url",
     "transport_options",
 ]
@@ -77,14 +78,34 @@ def transport_options(settings: Settings, url: str) -> dict[str, Any]:
     }
 
 
+def deadline_options(settings: Settings, url: str) -> dict[str, Any]:
+    """AMQP socket read/write deadlines for eventfn's own connections (not Celery's).
+
+    With them no blocking call (a channel close waiting for close-ok, a write to a
+    broker that stopped reading) can hang past ``EVENTFN_BROKER_CALL_TIMEOUT``; reads
+    with their own timeout (``drain_events(timeout=...)``) keep it.
+    """
+    if urlsplit(url).scheme not in ("amqp", "pyamqp"):
+        return {}
+    return {
+        "read_timeout": settings.broker_call_timeout,
+        "write_timeout": settings.broker_call_timeout,
+    }
+
+
 def connect(settings: Settings, url: str | None = None) -> Connection:
-    """A kombu connection (not yet connected) to the configured broker."""
+    """A kombu connection (not yet connected) to the configured broker.
+
+    On RabbitMQ it has heartbeats (``EVENTFN_BROKER_HEARTBEAT``; the owner calls
+    ``heartbeat_check()`` about once a second) and socket deadlines.
+    """
     url = url or broker_url(settings)
     redis_transport.register()  # also for an explicit url (idempotent, cheap)
     return Connection(
         url,
-        transport_options=transport_options(settings, url),
+        transport_options={**transport_options(settings, url), **deadline_options(settings, url)},
         connect_timeout=settings.connect_timeout,
+        heartbeat=settings.broker_heartbeat,
     )
 
 

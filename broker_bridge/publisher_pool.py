@@ -18,6 +18,7 @@ connection; more wait for a free one.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
@@ -134,6 +135,11 @@ class ConfirmingPool:
                 out = self._idle.get_nowait()
             except queue.Empty:
                 out = self._new()
+            else:
+                # read what came while idle (heartbeats, unblock); a dead connection is
+                # dropped here and reopened by the publish, costing no attempt
+                with contextlib.suppress(UnconfirmedPublish):
+                    out.poll()
             try:
                 yield out
             finally:
@@ -171,8 +177,11 @@ class ConfirmingPool:
         attempt = 0
         while True:
             attempt += 1
+            remaining = None
+            if policy.deadline is not None:
+                remaining = max(policy.deadline - (time.monotonic() - started), 0.05)
             with self.acquire() as out:
-                todo, last = _attempt(out, messages, todo, precheck)
+                todo, last = _attempt(out, messages, todo, precheck, remaining)
             if not todo:
                 return
             pause = policy.interval(attempt)
@@ -219,6 +228,7 @@ def _attempt(
     messages: Sequence[OutgoingMessage],
     todo: list[int],
     precheck: Precheck | None,
+    timeout: float | None = None,
 ) -> tuple[list[int], UnconfirmedPublish | None]:
     """Publish ``messages[i]`` for every i in ``todo``, wait; what failed and why.
 
@@ -253,7 +263,7 @@ def _attempt(
                 declare=m.declare,
             )
             sent += 1
-        out.wait()
+        out.wait(None if timeout is None else min(timeout, out.timeout))
     except UnconfirmedPublish as exc:
         failed = {p for p in exc.failed if 0 <= p < len(todo)} | set(range(sent, len(todo)))
         # a failure the broker did not attribute: re-publish all (at-least-once)

@@ -126,6 +126,9 @@ def create_app(
         broker_transport_options=options,
         broker_connection_retry_on_startup=True,
         broker_connection_timeout=settings.connect_timeout,
+        # RabbitMQ: the worker's connections send and expect heartbeats (Celery's hub
+        # ticks them); a silent broker is a lost connection within two intervals
+        broker_heartbeat=settings.broker_heartbeat,
         task_serializer="json",
         accept_content=["json"],
         result_accept_content=["json"],

@@ -53,6 +53,10 @@ class Outbox:
             declare=queue,
         )
 
+    def poll(self) -> None:
+        """Read heartbeats and flow-control frames; tick the heartbeat (raises when dead)."""
+        self._publisher.poll()
+
     def wait(self) -> int:
         """Block until the broker confirmed every publish since the last wait.
 

@@ -52,6 +52,7 @@ log = structlog.get_logger("eventfn.bridge")
 
 _POLL = 0.25  # seconds to block waiting for input when nothing is pending
 _GATHER = 0.002  # seconds to wait for more input before routing a partial batch
+_TICK = 1.0  # seconds between heartbeat checks (py-amqp wants about one a second)
 
 
 class Bridge:
@@ -153,8 +154,16 @@ class Bridge:
     def _loop(self, conn: Connection, outbox: Outbox) -> None:
         multiple_ack = conn.transport.driver_type == "amqp"
         beat = self.health.beat
+        next_tick = 0.0
         while not self._stop.is_set():
             beat("bridge")
+            now = time.monotonic()
+            if now >= next_tick:
+                # heartbeats both ways on both connections: a silent broker raises here
+                # (ConnectionForced) within two intervals, and the bridge reconnects
+                next_tick = now + _TICK
+                conn.heartbeat_check()
+                outbox.poll()
             if self._reload.is_set() and not self._pending:
                 self._apply_reload()
             timeout = _POLL

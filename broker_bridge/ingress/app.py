@@ -17,12 +17,14 @@ is published whole or refused whole. Refusals are ``application/problem+json``
 in a batch over ``EVENTFN_INGRESS_MAX_BATCH``; or an event that cannot fit the
 broker's frame or message size, naming the attribute and the limit, see
 :mod:`broker_bridge.limits`), 415 event format or pickle,
-503 (with ``Retry-After``) when the broker does not confirm, 500 for a bug. No
-input makes the app raise.
+503 (with ``Retry-After``) when the broker does not confirm (at the latest
+``EVENTFN_PUBLISH_TIMEOUT`` + 0.5 s after the body was read, whatever the broker
+does), 500 for a bug. No input makes the app raise.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
@@ -158,7 +160,22 @@ class _Ingress:
     ) -> Response:
         started = time.perf_counter()
         try:
-            await send()
+            # whatever the broker does, the client hears within publish timeout + 1 s
+            await asyncio.wait_for(send(), self.settings.publish_timeout + 0.5)
+        except TimeoutError:
+            self.metrics.broker_up.set(0)
+            log.warning(
+                "publish not confirmed in time; answering 503",
+                events=len(events),
+                timeout=self.settings.publish_timeout,
+                **event_fields(events[0].get_attributes(), function),
+            )
+            return self._refused(
+                p.BROKER_UNAVAILABLE,
+                f"the broker did not confirm within {self.settings.publish_timeout:g}s; "
+                "retry (a retried event may arrive twice: deduplicate by source and id)",
+                headers={"Retry-After": self.retry_after},
+            )
         except MessageTooLarge as exc:  # nothing was sent: the request is refused whole
             extensions: dict[str, Any] = {"limit": exc.limit, "size": exc.size}
             if isinstance(exc, EventTooLarge):

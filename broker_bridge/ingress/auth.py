@@ -3,7 +3,9 @@
 Called by the ingress app before it reads a body. With no token configured
 (``EVENTFN_INGRESS_TOKEN`` unset) every request passes; with one, a request needs
 ``Authorization: Bearer <token>``, compared in constant time. ``/healthz``,
-``/readyz`` and ``/metrics`` stay open for probes and scrapers.
+``/readyz`` and ``/metrics`` stay open for probes and scrapers. A token that is
+set but empty or whitespace (a Secret whose key is empty) is a configuration
+error at start-up, never "auth off".
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import hmac
 
 from pydantic import SecretStr
+
+from broker_bridge.errors import ConfigurationError
 
 __all__ = ["TokenCheck"]
 
@@ -20,6 +24,11 @@ class TokenCheck:
 
     def __init__(self, token: SecretStr | str | None) -> None:
         value = token.get_secret_value() if isinstance(token, SecretStr) else token
+        if value is not None and not value.strip():
+            raise ConfigurationError(
+                "EVENTFN_INGRESS_TOKEN is set but empty or whitespace; set a token, or unset "
+                "the variable to run without authentication"
+            )
         self._token = value.encode("utf-8") if value else None
 
     @property

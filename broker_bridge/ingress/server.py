@@ -187,7 +187,7 @@ def build_server(
         "ingress configured",
         broker=mask_url(publisher.url),
         max_body=settings.ingress_max_body,
-        token=settings.ingress_token is not None,
+        token=app.state.ingress.auth.enabled,
     )
     return server
 

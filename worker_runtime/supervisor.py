@@ -10,6 +10,13 @@ its batch, a worker its handler), SIGKILL of the whole group after the grace.
 :func:`stop_all` signals every child first and then waits for all of them against one
 deadline, so stopping N children takes as long as the slowest, not the sum.
 
+Children die with their parent: on Linux each child asks the kernel for SIGTERM when
+the thread that started it ends (``prctl(PR_SET_PDEATHSIG)``, set between fork and
+exec), so a SIGKILLed ``eventfn dev`` leaves no worker, bridge or ingress running
+(each still stops gracefully: SIGTERM, not SIGKILL). Start children from a thread
+that outlives them (dev's main thread, the autoscaler's loop thread), or pass
+``die_with_parent=False``.
+
 A child that exits on its own is started again by :meth:`ChildProcess.check` when it
 was created with ``restart_backoff``: after a back-off that doubles per consecutive
 crash (up to 30 s) and resets once it stayed up for 30 s.
@@ -18,6 +25,7 @@ crash (up to 30 s) and resets once it stayed up for 30 s.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
@@ -37,6 +45,37 @@ EVENTFN_COMMAND = (sys.executable, "-c", "from broker_bridge.cli import main; ma
 
 _MAX_BACKOFF = 30.0
 _HEALTHY_AFTER = 30.0
+_PR_SET_PDEATHSIG = 1
+
+
+def _load_prctl() -> Callable[..., int] | None:
+    """libc's ``prctl`` (looked up once, here: not between fork and exec)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return prctl
+
+
+_PRCTL = _load_prctl()
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn``: SIGTERM this child when its parent ends (and at once when
+    the parent already ended before the request took effect)."""
+    prctl = _PRCTL
+    if prctl is None:
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM))
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return preexec
 
 
 def pid_alive(pid: int) -> bool:
@@ -56,7 +95,8 @@ class ChildProcess:
 
     ``log_path``: append its stdout and stderr there (``None``: inherit this
     process's). ``restart_backoff``: restart it from :meth:`check` when it exits on
-    its own (``None``: never).
+    its own (``None``: never). ``die_with_parent``: SIGTERM it when the starting
+    thread ends (Linux).
     """
 
     def __init__(
@@ -69,9 +109,11 @@ class ChildProcess:
         cwd: Path | None = None,
         command: Sequence[str] = EVENTFN_COMMAND,
         restart_backoff: float | None = None,
+        die_with_parent: bool = True,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.name = name
+        self.die_with_parent = die_with_parent
         self.args = list(args)
         self.env = dict(os.environ if env is None else env)
         self.log_path = log_path
@@ -125,6 +167,7 @@ class ChildProcess:
                 stdout=output,
                 stderr=subprocess.STDOUT if output is not None else None,
                 start_new_session=True,
+                preexec_fn=_die_with_parent() if self.die_with_parent else None,  # noqa: PLW1509 - only prctl, looked up before fork
             )
         finally:
             if output is not None:

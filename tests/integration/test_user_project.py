@@ -4,7 +4,9 @@ tests/fixtures/userproject is a sample project (its own functions module, tests
 using only the plugin's fixtures, a tox.ini with a fast and a RabbitMQ tier). It
 is copied out of the repository and its tests are run by ``python -m pytest`` in
 a clean environment: no PYTHONPATH, no eventfn source tree next to it, the
-plugin found through its ``pytest11`` entry point.
+plugin found through its ``pytest11`` entry point, run as the ``pytest`` script does
+(as tox runs it: the current directory is not on ``sys.path``, so ``import myfuncs``
+in a test module works only because the plugin puts the rootdir there).
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ import pytest
 
 USER_PROJECT = Path(__file__).resolve().parents[1] / "fixtures" / "userproject"
 
+#: What the ``pytest`` console script runs (``python -m pytest`` would add the cwd).
+PYTEST_SCRIPT = [sys.executable, "-P", "-c", "import sys, pytest; sys.exit(pytest.console_main())"]
+
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 
@@ -32,7 +37,7 @@ def run_user_tests(tmp_path: Path, *args: str, env: dict[str, str] | None = None
         **(env or {}),
     }
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rA", *args],
+        [*PYTEST_SCRIPT, "-p", "no:cacheprovider", "-q", "-rA", *args],
         cwd=project,
         env=clean_env,
         capture_output=True,

@@ -74,11 +74,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # before collection: a test module's ``import myfuncs`` resolves from the rootdir
+    # (under tox the ``pytest`` script does not put the current directory on sys.path)
+    _rootdir_on_path(config)
     config.addinivalue_line(
         "markers",
         "eventfn_functions(module): the functions module (name or .py path) the eventfn "
         "fixtures load for this test, instead of the eventfn_functions ini option",
     )
+
+
+def _rootdir_on_path(config: pytest.Config) -> Path:
+    """Module names resolve from the rootdir too (appended: installed packages win)."""
+    root = config.rootpath
+    if str(root) not in sys.path:
+        sys.path.append(str(root))
+    return root
 
 
 @pytest.fixture
@@ -99,9 +110,7 @@ def _loaded(functions: str, config: pytest.Config) -> tuple[str, Registry]:
     # imported on first use: the plugin is loaded by every pytest run in the environment
     from worker_runtime.testing.loading import registry_for, resolve_functions  # noqa: PLC0415
 
-    root = config.rootpath
-    if str(root) not in sys.path and Path.cwd() != root:
-        sys.path.append(str(root))  # module names resolve from the rootdir too
+    root = _rootdir_on_path(config)
     resolved = resolve_functions(functions, root)
     return resolved, registry_for(resolved)
 

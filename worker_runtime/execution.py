@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from broker_bridge.bridge.settings import BridgeSettings
 from worker_runtime.context import (
     Delivery,
     DeliveryInfo,
@@ -108,7 +109,7 @@ def default_middleware(
         Idempotency(store, outbox, idempotency_ttl),
         Retrying(outbox, rng),
         Attempts(store, attempt_marker_ttl, attempt_mark_after),
-        Replies(outbox, messaging_system),
+        Replies(outbox, messaging_system, BridgeSettings().max_hops),
         DataModel(),
         Timeout(),
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from amqp.basic_message import Message
+from broker_bridge.taskmessage import build_task_message
 
 from broker_bridge.limits import (
     HEADER_FRAME_OVERHEAD,
@@ -16,7 +17,6 @@ from broker_bridge.limits import (
     fit_headers,
     properties_size,
 )
-from broker_bridge.taskmessage import build_task_message
 
 LIMITS = MessageLimits()
 

@@ -136,6 +136,17 @@ class Plan:
         pairs.update((bridge_queue, pattern) for pattern in self.bridge_patterns)
         return pairs
 
+    @classmethod
+    def of_bindings(cls, pairs: Iterable[tuple[str, str]], function_of: Any) -> Plan:
+        """The plan the broker already carries out, from its ``(queue, key)`` bindings;
+        ``function_of(queue)`` names the function of a function queue (else None)."""
+        delivered: dict[str, set[str]] = {}
+        for queue, key in pairs:
+            function = function_of(queue)
+            if function is not None:
+                delivered.setdefault(key, set()).add(function)
+        return cls(delivered={k: frozenset(v) for k, v in delivered.items()})
+
     def served(self, routing_key: str | None) -> Served | None:
         """For an event that came from the exchange with ``routing_key`` (None: not
         from the exchange), the functions the broker already delivered it to, as a

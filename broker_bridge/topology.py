@@ -42,6 +42,7 @@ __all__ = [
     "bridge_queue",
     "events_exchange",
     "function_dlq_name",
+    "function_of_queue",
     "function_queue",
     "function_queue_name",
     "native_routing",
@@ -73,6 +74,14 @@ def validate_function_name(name: str) -> str:
 
 def function_queue_name(function: str) -> str:
     return f"eventfn.fn.{function}"
+
+
+def function_of_queue(name: str) -> str | None:
+    """The function whose queue ``name`` is (None for any other queue)."""
+    prefix = "eventfn.fn."
+    if not name.startswith(prefix) or name.endswith(".dlq"):
+        return None
+    return name[len(prefix) :]
 
 
 def function_dlq_name(function: str) -> str:

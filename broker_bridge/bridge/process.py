@@ -163,7 +163,10 @@ class Bridge:
                 queue(channel).declare()
                 if isinstance(self.router, RoutingTable) and self._native:
                     self._reconciler = Reconciler(conn)
-                    self._plan = None  # route fully until the first switch completes
+                    # until the first switch completes: what the broker did before we came
+                    self._plan = Plan.of_bindings(
+                        self._reconciler.recorded, topology.function_of_queue
+                    )
                     self._begin_switch(self.router)
                 consumer = Consumer(
                     channel,

@@ -32,7 +32,8 @@ sys.path.insert(0, str(REPO))
 from kombu import Connection, Queue  # noqa: E402
 
 from broker_bridge.event import new_event  # noqa: E402
-from broker_bridge.formats.json import CONTENT_TYPE, to_json  # noqa: E402
+from broker_bridge.formats.json import to_json  # noqa: E402
+from broker_bridge.taskmessage import build_task_message  # noqa: E402
 from broker_bridge.transport import sqlite  # noqa: E402
 
 EVENTFN = [sys.executable, "-c", "from broker_bridge.cli import main; main()"]
@@ -58,13 +59,16 @@ def preload_eventfn(url: str, events: int) -> None:
             body = to_json(
                 new_event({"type": "bench.noop", "source": "/bench", "id": f"b{i}"}, {"i": i})
             ).decode()
+            task = build_task_message("noop", body, "/bench", f"b{i}")
             producer.publish(
-                body.encode(),
+                task.body,
                 exchange="",
                 routing_key=name,
                 declare=[queue],
-                content_type=CONTENT_TYPE,
-                delivery_mode=2,
+                headers=task.headers,
+                content_type=task.content_type,
+                content_encoding=task.content_encoding,
+                **task.properties,
             )
 
 

@@ -376,13 +376,8 @@ class ConfirmingPublisher:
         content_encoding: str | None = None,
         properties: Mapping[str, Any] | None = None,
         declare: Queue | None = None,
-        exchange: str = "",
     ) -> int:
         """Publish one message to queue ``routing_key`` without waiting; its position.
-
-        With an ``exchange`` (the events exchange, whose alternate exchange takes
-        whatever no binding matched) ``routing_key`` is the binding key and the
-        publish is not ``mandatory``.
 
         ``properties`` are AMQP basic properties (``correlation_id``, ``message_id``,
         ``expiration``...); ``delivery_mode`` defaults to 2 (persistent).
@@ -416,17 +411,16 @@ class ConfirmingPublisher:
                     dict(headers) if headers else None,
                     props,
                 )
-                channel.basic_publish(message, exchange, routing_key, not exchange)
+                channel.basic_publish(message, "", routing_key, True)
                 self._outstanding[self._next_tag] = position
                 self._next_tag += 1
-                if not exchange:
-                    self._by_key.setdefault(routing_key, deque()).append(position)
+                self._by_key.setdefault(routing_key, deque()).append(position)
             else:
                 assert self._producer is not None
                 self._producer.publish(
                     body,
                     routing_key=routing_key,
-                    exchange=exchange,
+                    exchange="",
                     headers=dict(headers) if headers else {},
                     content_type=content_type,
                     content_encoding=content_encoding,

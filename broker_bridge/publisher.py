@@ -31,17 +31,18 @@ import structlog
 from cloudevents.core.base import BaseCloudEvent
 
 from broker_bridge import topology
-from broker_bridge.bindings.amqp import KOMBU_RAW_CONTENT_TYPE, to_amqp
-from broker_bridge.bindings_plan import routing_key_for
+from broker_bridge.bindings.amqp import to_amqp
 from broker_bridge.config import Settings, get_settings
 from broker_bridge.confirms import UnconfirmedPublish
 from broker_bridge.connection import broker_url, mask_url
 from broker_bridge.errors import BrokerUnavailable
 from broker_bridge.event import check_event, new_event
+from broker_bridge.formats.json import to_json
 from broker_bridge.invalid import InvalidEventError
 from broker_bridge.limits import EventTooLarge, MessageLimits, check_attributes
 from broker_bridge.logs import event_fields
 from broker_bridge.publisher_pool import ConfirmingPool, OutgoingMessage, Precheck, RetryPolicy
+from broker_bridge.taskmessage import build_task_message
 from broker_bridge.tracing import messaging_system, publish_spans
 
 __all__ = ["EventLike", "Publisher", "coerce_event"]
@@ -96,9 +97,7 @@ class Publisher:
         self.url = url or broker_url(self.settings)
         self.mode: Mode = mode or self.settings.publish_mode
         self._pool = ConfirmingPool(self.settings, self.url, size=pool_size, policy=retry)
-        #: RabbitMQ routes events itself (the events exchange); elsewhere the bridge does
-        self.native = topology.native_routing(self.url)
-        self._bridge_queue = topology.bridge_queue(self.native)
+        self._bridge_queue = topology.bridge_queue()
         self._system = messaging_system(self.url)
 
     def __enter__(self) -> Publisher:
@@ -127,17 +126,13 @@ class Publisher:
 
     # -- publishing ----------------------------------------------------------------
     def message(self, event: BaseCloudEvent) -> OutgoingMessage:
-        """The AMQP message that carries ``event``: to the events exchange with its
-        type as routing key (RabbitMQ), else to the bridge's queue."""
+        """The AMQP message that carries ``event`` to the bridge."""
         amqp = to_amqp(event, mode=self.mode)
         return OutgoingMessage(
             body=amqp.body,
-            routing_key=(
-                routing_key_for(event.get_type()) if self.native else topology.BRIDGE_QUEUE
-            ),
-            exchange=topology.EVENTS_EXCHANGE if self.native else "",
+            routing_key=topology.BRIDGE_QUEUE,
             headers=amqp.headers or None,
-            content_type=amqp.content_type or KOMBU_RAW_CONTENT_TYPE,
+            content_type=amqp.content_type,
             content_encoding="utf-8" if self.mode == "structured" else None,
             declare=self._bridge_queue,
         )
@@ -180,13 +175,14 @@ class Publisher:
         )
         with spans as out:
             ce = out[0]
-            amqp = to_amqp(ce, mode=self.mode)
+            task = build_task_message(function, to_json(ce).decode(), ce.get_source(), ce.get_id())
             message = OutgoingMessage(
-                body=amqp.body,
-                routing_key=queue.name,
-                headers=amqp.headers or None,
-                content_type=amqp.content_type or KOMBU_RAW_CONTENT_TYPE,
-                content_encoding="utf-8" if self.mode == "structured" else None,
+                body=task.body,
+                routing_key=task.routing_key,
+                headers=task.headers,
+                content_type=task.content_type,
+                content_encoding=task.content_encoding,
+                properties=task.properties,
                 declare=queue,
             )
             self.send([message], retry=retry, precheck=lambda limits: _check_sizes(limits, out))

@@ -79,8 +79,6 @@ class OutgoingMessage:
     content_encoding: str | None = None
     properties: Mapping[str, Any] | None = None
     declare: Queue | None = field(default=None, compare=False)
-    #: "" (the default exchange: ``routing_key`` names the queue) or the events exchange
-    exchange: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,7 +261,6 @@ def _attempt(
                 content_encoding=m.content_encoding,
                 properties=m.properties,
                 declare=m.declare,
-                exchange=m.exchange,
             )
             sent += 1
         out.wait(None if timeout is None else min(timeout, out.timeout))

@@ -56,11 +56,10 @@ def split_type(compiled: Filter) -> tuple[str | None, Filter | None]:
 class RoutingTable:
     """Subscriptions indexed for routing; immutable once built, safe across threads."""
 
-    __slots__ = ("_answers", "_by_type", "_entries", "_scanned", "_size")
+    __slots__ = ("_answers", "_by_type", "_scanned", "_size")
 
     def __init__(self, entries: Iterable[tuple[str, Filter]]) -> None:
         """Index ``(function, compiled filter)`` pairs, in table order."""
-        entries = self._entries = tuple(entries)
         by_type: dict[str, list[_Entry]] = {}
         scanned: list[_Entry] = []
         size = 0
@@ -118,11 +117,6 @@ class RoutingTable:
         return tuple(dict.fromkeys(function for _, function, _ in matched))
 
     __call__ = route
-
-    @property
-    def entries(self) -> tuple[tuple[str, Filter], ...]:
-        """The ``(function, compiled filter)`` pairs, in table order."""
-        return self._entries
 
     def __len__(self) -> int:
         return self._size

@@ -69,24 +69,12 @@ def _flush_spans(**_: Any) -> None:
     flush_tracing()
 
 
-def delivery_from_request(
-    spec: FunctionSpec,
-    body: bytes | str,
-    request: Any,
-    headers: dict[str, Any] | None = None,
-    content_type: str | None = None,
-) -> Delivery:
-    """The :class:`Delivery` of a Celery task request (headers become attributes).
-
-    ``body``, ``headers`` and ``content_type`` are the CloudEvents message as it sits
-    in the queue (:mod:`worker_runtime.consumer`); a legacy task message carries the
-    structured JSON alone."""
+def delivery_from_request(spec: FunctionSpec, event_json: str, request: Any) -> Delivery:
+    """The :class:`Delivery` of a Celery task request (headers become attributes)."""
     info = getattr(request, "delivery_info", None) or {}
     return Delivery(
         spec=spec,
-        body=body,
-        headers=headers,
-        content_type=content_type,
+        body=event_json,
         task_id=str(request.id),
         attempt=int(getattr(request, "eventfn_attempt", None) or 1),
         redelivered=bool(info.get("redelivered")),
@@ -152,8 +140,6 @@ def create_app(
         task_acks_on_failure_or_timeout=True,
         worker_prefetch_multiplier=multiplier,
         task_queues=[topology.function_queue(spec.name) for spec in specs],
-        worker_consumer="worker_runtime.consumer:CloudEventsConsumer",
-        eventfn_queue_functions={topology.function_queue_name(s.name): s.name for s in specs},
         task_create_missing_queues=False,
         worker_enable_remote_control=False,
         worker_send_task_events=False,
@@ -213,13 +199,8 @@ def create_app(
 
 
 def _register_task(app: Celery, spec: FunctionSpec, per_process: _PerProcess) -> None:
-    def run(
-        task: Any,
-        body: bytes | str,
-        headers: dict[str, Any] | None = None,
-        content_type: str | None = None,
-    ) -> None:
-        delivery = delivery_from_request(spec, body, task.request, headers, content_type)
+    def run(task: Any, event_json: str) -> None:
+        delivery = delivery_from_request(spec, event_json, task.request)
         try:
             per_process.pipeline(spec.name).run(delivery)
         except Exception as exc:  # broker or state store trouble: keep the message

@@ -10,15 +10,12 @@ attempt number, the deadline) without ever seeing Celery.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
 from cloudevents.core.base import BaseCloudEvent
 
-from broker_bridge.bindings.amqp import STRUCTURED_CONTENT_TYPE
-from broker_bridge.wire import FunctionMessage
 from worker_runtime.registry import FunctionSpec
 
 __all__ = [
@@ -44,15 +41,10 @@ class Outcome(Enum):
 
 @dataclass(frozen=True)
 class Delivery:
-    """One message as received: the CloudEvent as it sits in the queue and our headers.
-
-    ``headers`` are the message's CloudEvents headers (binary mode; eventfn's own
-    ``eventfn_*`` headers removed) and ``content_type`` its content type; both None
-    for a body that is the event's structured JSON alone (a legacy task message,
-    ``eventfn invoke`` without a broker, the testing kit)."""
+    """One message as received: the event's structured JSON and our headers."""
 
     spec: FunctionSpec
-    body: bytes | str
+    body: str
     task_id: str
     attempt: int = 1
     redelivered: bool = False
@@ -60,15 +52,6 @@ class Delivery:
     defers: int = 0
     #: ``traceparent`` of the attempt before this one (a retry), linked from its span
     previous_span: str | None = None
-    headers: Mapping[str, Any] | None = None
-    content_type: str | None = None
-
-    def message(self) -> FunctionMessage:
-        """The event part of the message, to publish again unchanged (retry, DLQ)."""
-        body = self.body.encode() if isinstance(self.body, str) else bytes(self.body)
-        if self.headers is None and self.content_type is None:
-            return FunctionMessage(body, {}, STRUCTURED_CONTENT_TYPE)
-        return FunctionMessage(body, dict(self.headers or {}), self.content_type)
 
 
 @dataclass

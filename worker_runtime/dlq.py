@@ -1,8 +1,7 @@
 """Read, replay and purge a function's dead-letter queue (``eventfn dlq``).
 
-A dead letter is the original CloudEvents message, byte for byte (body, ``ce-``
-headers in binary mode, content type), with the error extensions of
-:mod:`worker_runtime.deadletter` as extra message headers.
+A dead letter is the original event's structured JSON, byte for byte, with the
+error extensions of :mod:`worker_runtime.deadletter` as message headers.
 ``list`` reads without consuming (every message is put back); ``replay`` sends
 each event back through the bridge (every subscriber gets it again) or straight
 onto the function's queue as a first attempt, and acks the dead letter only once
@@ -15,20 +14,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from cloudevents.core.base import BaseCloudEvent
 from kombu import Connection, Message, Producer
 
 from broker_bridge import topology
-from broker_bridge.bindings.amqp import from_amqp
-from broker_bridge.bindings_plan import routing_key_for
 from broker_bridge.config import Settings
 from broker_bridge.connection import connect
-from broker_bridge.formats.json import CONTENT_TYPE, to_json
-from broker_bridge.invalid import InvalidEventError
-from broker_bridge.wire import RAW_CONTENT_TYPE, FunctionMessage, split_headers
+from broker_bridge.formats.json import CONTENT_TYPE
+from broker_bridge.taskmessage import build_task_message
 from worker_runtime.deadletter import HEADER_NAMES
 from worker_runtime.publishing import dead_letter_queue
 
@@ -39,35 +34,15 @@ ReplayTarget = Literal["bridge", "function"]
 
 @dataclass(frozen=True)
 class DeadLetterMessage:
-    """One dead letter: the original bytes, CloudEvents headers, content type and the
-    error extensions."""
+    """One dead letter: the original bytes and the error extensions."""
 
     body: bytes
     extensions: dict[str, Any]
-    headers: dict[str, Any] = field(default_factory=dict)
-    content_type: str | None = CONTENT_TYPE
 
     @property
     def event(self) -> dict[str, Any]:
-        """The event as a JSON object (structured form); for a dead letter that is
-        not a valid CloudEvent, the body's JSON object, else ``{"body": text}``."""
-        try:
-            value: Any = json.loads(to_json(self.cloudevent()))
-        except InvalidEventError:
-            try:
-                value = json.loads(self.body)
-            except ValueError:
-                value = None
-            if not isinstance(value, dict):
-                value = {"body": self.body.decode("utf-8", "replace")}
-        return dict(value)
-
-    def cloudevent(self) -> BaseCloudEvent:
-        """The dead-lettered event (raises InvalidEventError when it was not one)."""
-        return from_amqp(self.body, self.headers, self.content_type)
-
-    def message(self) -> FunctionMessage:
-        return FunctionMessage(self.body, self.headers, self.content_type)
+        value: dict[str, Any] = json.loads(self.body)
+        return value
 
 
 def _body(message: Message) -> bytes:
@@ -75,14 +50,9 @@ def _body(message: Message) -> bytes:
     return body if isinstance(body, bytes) else str(body).encode()
 
 
-def _letter(message: Message) -> DeadLetterMessage:
+def _extensions(message: Message) -> dict[str, Any]:
     headers = message.headers or {}
-    extensions = {name: headers[name] for name in HEADER_NAMES if name in headers}
-    event_headers, _ = split_headers({k: v for k, v in headers.items() if k not in HEADER_NAMES})
-    content_type = message.content_type
-    if content_type == RAW_CONTENT_TYPE:
-        content_type = None
-    return DeadLetterMessage(_body(message), extensions, event_headers, content_type)
+    return {name: headers[name] for name in HEADER_NAMES if name in headers}
 
 
 @contextmanager
@@ -111,7 +81,7 @@ def list_dead_letters(
                 if message is None:
                     break
                 held.append(message)
-                letters.append(_letter(message))
+                letters.append(DeadLetterMessage(_body(message), _extensions(message)))
         finally:
             for message in held:
                 message.requeue()
@@ -134,7 +104,7 @@ def replay(
             if message is None:
                 break
             try:
-                _republish(producer, function, _letter(message).message(), to)
+                _republish(producer, function, _body(message), to)
             except BaseException:
                 message.requeue()
                 raise
@@ -143,38 +113,35 @@ def replay(
     return count
 
 
-def _republish(
-    producer: Producer, function: str, message: FunctionMessage, to: ReplayTarget
-) -> None:
-    """The original message again, as a first attempt: to every subscriber (the events
-    exchange on RabbitMQ, else the bridge's input) or straight onto the function's queue."""
-    exchange, queue = "", topology.function_queue(function)
-    key = queue.name
+def _republish(producer: Producer, function: str, body: bytes, to: ReplayTarget) -> None:
     if to == "bridge":
-        native = topology.native_routing(producer.connection.as_uri())
-        queue = topology.bridge_queue(native)
-        key = queue.name
-        if native:
-            exchange, key = topology.EVENTS_EXCHANGE, _routing_key(message)
-    producer.publish(
-        message.body,
-        exchange=exchange,
-        routing_key=key,
-        declare=[queue],
-        headers=dict(message.headers),
-        content_type=message.publish_content_type,
-        delivery_mode=2,
-        retry=True,
-    )
-
-
-def _routing_key(message: FunctionMessage) -> str:
-    try:
-        return routing_key_for(
-            from_amqp(message.body, message.headers, message.content_type).get_type()
+        queue = topology.bridge_queue()
+        producer.publish(
+            body,
+            exchange="",
+            routing_key=queue.name,
+            declare=[queue],
+            content_type=CONTENT_TYPE,
+            content_encoding="utf-8",
+            delivery_mode=2,
+            retry=True,
         )
-    except InvalidEventError:
-        return ""  # no binding matches: the alternate exchange takes it to the bridge
+        return
+    envelope = json.loads(body)
+    task = build_task_message(
+        function, body.decode(), str(envelope.get("source")), str(envelope.get("id"))
+    )
+    producer.publish(
+        task.body,
+        exchange="",
+        routing_key=task.routing_key,
+        declare=[topology.function_queue(function)],
+        headers=task.headers,
+        content_type=task.content_type,
+        content_encoding=task.content_encoding,
+        retry=True,
+        **task.properties,
+    )
 
 
 def purge(settings: Settings, function: str) -> int:

@@ -17,7 +17,6 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from broker_bridge.bridge.settings import BridgeSettings
 from worker_runtime.context import (
     Delivery,
     DeliveryInfo,
@@ -109,7 +108,7 @@ def default_middleware(
         Idempotency(store, outbox, idempotency_ttl),
         Retrying(outbox, rng),
         Attempts(store, attempt_marker_ttl, attempt_mark_after),
-        Replies(outbox, messaging_system, BridgeSettings().max_hops),
+        Replies(outbox, messaging_system),
         DataModel(),
         Timeout(),
     ]

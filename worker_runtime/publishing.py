@@ -17,6 +17,7 @@ then); a dead letter's headers are fitted (:func:`~broker_bridge.limits.fit_head
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,9 +27,9 @@ from cloudevents.core.base import BaseCloudEvent
 from kombu import Queue
 
 from broker_bridge import topology
-from broker_bridge.bindings_plan import routing_key_for
 from broker_bridge.formats.json import CONTENT_TYPE, to_json
 from broker_bridge.limits import MessageLimits, check_attributes, check_message, fit_headers
+from broker_bridge.taskmessage import build_task_message
 from broker_bridge.tracing import current_traceparent
 from worker_runtime.context import Delivery
 
@@ -43,7 +44,7 @@ def dead_letter_queue(function: str) -> Queue:
 
 
 def eta_after(delay: float) -> str | None:
-    """The ``eventfn_eta`` header for a message due in ``delay`` seconds (None: now)."""
+    """The protocol-2 ``eta`` header for a message due in ``delay`` seconds (None: now)."""
     if delay <= 0:
         return None
     return (datetime.now(UTC) + timedelta(seconds=delay)).isoformat()
@@ -73,16 +74,7 @@ class KombuOutbox:
         props = {k: v for k, v in extra.items() if k not in ("content_type", "content_encoding")}
         check_message(limits, body, headers, props, content_type, content_encoding)
 
-    def _publish(
-        self,
-        body: bytes,
-        queue: Queue,
-        headers: dict[str, Any],
-        *,
-        exchange: str = "",
-        key: str | None = None,
-        **extra: Any,
-    ) -> None:
+    def _publish(self, body: bytes, queue: Queue, headers: dict[str, Any], **extra: Any) -> None:
         with self.app.producer_or_acquire() as producer:
             limits = self.limits(producer)
             content_type = extra.get("content_type")
@@ -93,8 +85,8 @@ class KombuOutbox:
             check_message(limits, body, headers, props, content_type, content_encoding)
             producer.publish(
                 body,
-                exchange=exchange,
-                routing_key=queue.name if key is None else key,
+                exchange="",
+                routing_key=queue.name,
                 declare=[queue],
                 headers=headers,
                 delivery_mode=2,
@@ -112,55 +104,56 @@ class KombuOutbox:
         first_failure: str | None,
         defers: int = 0,
     ) -> None:
-        message = delivery.message()
-        headers = message.with_control(
+        envelope = json.loads(delivery.body)
+        task = build_task_message(
+            delivery.spec.name,
+            delivery.body,
+            str(envelope.get("source")),
+            str(envelope.get("id")),
             attempt=attempt,
-            eta=eta_after(delay),
-            first_failure=first_failure,
-            defers=defers,
-            task_id=delivery.task_id,
-            previous_span=current_traceparent().get("traceparent"),
+            extra_headers={
+                "id": delivery.task_id,
+                "root_id": delivery.task_id,
+                "eta": eta_after(delay),
+                "eventfn_first_failure": first_failure,
+                "eventfn_defers": defers,
+                "eventfn_previous_span": current_traceparent().get("traceparent"),
+            },
         )
+        properties = {**task.properties, "correlation_id": delivery.task_id}
+        properties.pop("delivery_mode", None)
         self._publish(
-            message.body,
+            task.body,
             topology.function_queue(delivery.spec.name),
-            headers,
-            content_type=message.publish_content_type,
-            content_encoding=None,
+            task.headers,
+            content_type=task.content_type,
+            content_encoding=task.content_encoding,
+            **properties,
         )
 
     def publish_dead_letter(self, delivery: Delivery, headers: Mapping[str, Any]) -> None:
-        message = delivery.message()
         fitted = fit_headers(
             headers, self.default_limits, keep=("eventfnerror", "eventfnerrortype")
         )
         self._publish(
-            message.body,
+            delivery.body.encode(),
             dead_letter_queue(delivery.spec.name),
-            {**message.headers, **fitted},
-            content_type=message.publish_content_type,
-            content_encoding=None,
+            fitted,
+            content_type=CONTENT_TYPE,
+            content_encoding="utf-8",
         )
 
     def publish_replies(self, events: Sequence[BaseCloudEvent]) -> None:
-        """Replies enter like any event: the events exchange with the type as routing
-        key on RabbitMQ (the broker routes them), else the bridge's queue."""
-        native = topology.native_routing(str(self.app.conf.broker_url))
-        queue = topology.bridge_queue(native)
+        queue = topology.bridge_queue()
         bodies = [to_json(event) for event in events]
         for event, body in zip(events, bodies, strict=True):  # refuse before the first is sent
             check_attributes(self.default_limits, event.get_attributes())
             self.check(body, {}, content_type=CONTENT_TYPE, content_encoding="utf-8")
-        for event, body in zip(events, bodies, strict=True):
+        for body in bodies:
             self._publish(
                 body,
                 queue,
                 {},
                 content_type=CONTENT_TYPE,
                 content_encoding="utf-8",
-                **(
-                    {"exchange": topology.EVENTS_EXCHANGE, "key": routing_key_for(event.get_type())}
-                    if native
-                    else {}
-                ),
             )

@@ -28,8 +28,6 @@ import structlog
 from cloudevents.core.base import BaseCloudEvent
 from pydantic import BaseModel
 
-from broker_bridge.formats.json import to_json
-from broker_bridge.invalid import InvalidEventError
 from worker_runtime.context import Invocation, Outcome, Result
 from worker_runtime.execution import Pipeline
 from worker_runtime.middleware import Middleware, Next
@@ -101,7 +99,7 @@ def _entry(invocation: Invocation, result: Result) -> RecordEntry:
         outcome=result.outcome,
         attempt=invocation.attempt,
         max_attempts=invocation.spec.retry.max_attempts,
-        body=_body_text(invocation),
+        body=delivery.body,
         task_id=delivery.task_id,
         value=result.value,
         error=result.error,
@@ -109,18 +107,6 @@ def _entry(invocation: Invocation, result: Result) -> RecordEntry:
         duration=result.duration,
         at=time.time(),
     )
-
-
-def _body_text(invocation: Invocation) -> str:
-    """The event's structured JSON (a binary-mode delivery is written as JSON too);
-    the body as text when it was not a valid event."""
-    body = invocation.delivery.body
-    if invocation.event is not None and invocation.delivery.headers:
-        try:
-            return to_json(invocation.event).decode()
-        except InvalidEventError:
-            pass
-    return body if isinstance(body, str) else bytes(body).decode("utf-8", "replace")
 
 
 def with_recording(pipeline: Pipeline, recorder: Recorder | None) -> Pipeline:

@@ -1,25 +1,25 @@
 """What the bridge does with one input message: a pure decision, no I/O.
 
 ``decide`` decodes the message (binary or structured, by content type), enforces
-the reply hop limit, asks the router and returns the messages to publish: the
-event, unchanged (original bytes and headers), once per matching function queue,
-or a dead-letter entry, or an ``unrouted`` entry, or nothing. The bridge process
-(``broker_bridge.bridge.process``) publishes them, waits for the confirms and only
-then acks the input.
+the reply hop limit, asks the router and returns the messages to publish: one
+Celery task message per matching function, or a dead-letter entry, or an
+``unrouted`` entry, or nothing. The bridge process (``broker_bridge.bridge.process``)
+publishes them, waits for the confirms and only then acks the input.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
 from broker_bridge import topology
-from broker_bridge.bindings.amqp import KOMBU_RAW_CONTENT_TYPE, from_amqp
+from broker_bridge.bindings.amqp import STRUCTURED_CONTENT_TYPE, from_amqp
 from broker_bridge.formats._media import is_pickle
+from broker_bridge.formats.json import to_json
 from broker_bridge.invalid import InvalidEventError
-from broker_bridge.wire import CONTROL_HEADERS
+from broker_bridge.taskmessage import build_task_message
 
 __all__ = ["HOPS_EXTENSION", "Decision", "Kind", "Outgoing", "Router", "decide"]
 
@@ -32,8 +32,6 @@ Router = Callable[[Mapping[str, Any]], Sequence[str]]
 
 class Kind(Enum):
     ROUTED = "routed"
-    #: every matching function got the event from the broker's own bindings
-    SERVED = "served"
     UNMATCHED = "unmatched"
     DEAD_LETTER = "dead_letter"
 
@@ -57,6 +55,12 @@ class Decision:
     functions: tuple[str, ...] = ()
     attributes: Mapping[str, Any] | None = None
     reason: str | None = None
+
+
+def _is_structured(content_type: str | None) -> bool:
+    return bool(content_type) and str(content_type).split(";")[0].strip().lower() == (
+        STRUCTURED_CONTENT_TYPE
+    )
 
 
 def dead_letter(
@@ -124,7 +128,6 @@ def decide(
     *,
     max_hops: int,
     keep_unmatched: bool,
-    served: Callable[[Mapping[str, Any]], Collection[str]] | None = None,
 ) -> Decision:
     """Route one input message; never raises for bad input (it becomes a dead letter)."""
     try:
@@ -149,24 +152,27 @@ def decide(
     if not functions:
         kept = _kept(body, headers, content_type, content_encoding) if keep_unmatched else ()
         return Decision(Kind.UNMATCHED, kept, attributes=attributes)
-    if served is not None:
-        done = served(attributes)
-        if done:
-            functions = tuple(f for f in functions if f not in done)
-            if not functions:
-                return Decision(Kind.SERVED, attributes=attributes)
-    # Every function queue gets the event exactly as it came (original bytes and
-    # CloudEvents headers; the bridge's own control headers never travel on).
-    copied = {k: v for k, v in (headers or {}).items() if k not in CONTROL_HEADERS}
-    outgoing = tuple(
-        Outgoing(
-            queue=topology.function_queue_name(function),
-            body=body,
-            content_type=content_type or KOMBU_RAW_CONTENT_TYPE,
-            content_encoding=content_encoding or "binary",
-            headers=copied,
-            properties={"delivery_mode": 2},
+    try:
+        event_json = (
+            body.decode("utf-8") if _is_structured(content_type) else to_json(event).decode()
         )
-        for function in functions
-    )
-    return Decision(Kind.ROUTED, outgoing, functions, attributes)
+    except (InvalidEventError, UnicodeDecodeError) as exc:  # read, but cannot be written back
+        reason, error_type = str(exc), type(exc).__name__
+        return dead_letter(
+            body, headers, content_type, content_encoding, reason, error_type, attributes
+        )
+    source, event_id = str(attributes["source"]), str(attributes["id"])
+    outgoing = []
+    for function in functions:
+        task = build_task_message(function, event_json, source, event_id)
+        outgoing.append(
+            Outgoing(
+                queue=task.routing_key,
+                body=task.body,
+                content_type=task.content_type,
+                content_encoding=task.content_encoding,
+                headers=task.headers,
+                properties=task.properties,
+            )
+        )
+    return Decision(Kind.ROUTED, tuple(outgoing), functions, attributes)

@@ -23,17 +23,13 @@ import select
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import structlog
 from kombu import Connection, Consumer, Message
 
 from broker_bridge import topology
-from broker_bridge.bindings_plan import Plan
-from broker_bridge.bindings_plan import plan as routing_plan
 from broker_bridge.bridge import metrics
-from broker_bridge.bridge.bindings import MARKER_HEADER, BindingSet, Reconciler
 from broker_bridge.bridge.decision import Decision, Kind, Outgoing, Router, dead_letter, decide
 from broker_bridge.bridge.outbox import Outbox
 from broker_bridge.bridge.settings import BridgeSettings
@@ -48,7 +44,6 @@ from broker_bridge.connection import connect, mask_url
 from broker_bridge.health import Health
 from broker_bridge.limits import fit_headers
 from broker_bridge.logs import event_fields
-from broker_bridge.routing import RoutingTable
 from broker_bridge.tracing import messaging_system, record_route, sdk_active
 
 __all__ = ["Bridge"]
@@ -58,22 +53,6 @@ log = structlog.get_logger("eventfn.bridge")
 _POLL = 0.25  # seconds to block waiting for input when nothing is pending
 _GATHER = 0.002  # seconds to wait for more input before routing a partial batch
 _TICK = 1.0  # seconds between heartbeat checks (py-amqp wants about one a second)
-
-
-@dataclass(frozen=True)
-class _Switch:
-    """A table waiting for its marker: bindings added, not yet in force."""
-
-    token: str
-    router: RoutingTable
-    plan: Plan
-    desired: BindingSet
-    deadline: float
-    reload: bool = False
-
-
-#: The decision recorded for a switch marker or an event the broker already delivered.
-_SERVED = Decision(Kind.SERVED)
 
 
 class Bridge:
@@ -98,11 +77,6 @@ class Bridge:
         self._reload = threading.Event()
         self._pending: list[Message] = []
         self._last_routed: dict[str, float] = {}
-        # broker-native routing (RabbitMQ): the plan in force, the one being switched to
-        self._native = False
-        self._plan: Plan | None = None
-        self._reconciler: Reconciler | None = None
-        self._switch: _Switch | None = None
         level = logging.getLevelName(self.settings.log_level.upper())
         self._debug = isinstance(level, int) and level <= logging.DEBUG
         self.stats: dict[str, int] = {
@@ -156,21 +130,9 @@ class Bridge:
             outbox = Outbox(self.settings, timeout=self.options.confirm_timeout)
             try:
                 channel = conn.channel()
-                self._native = conn.transport.driver_type == "amqp" and isinstance(
-                    self.router, RoutingTable
-                )
-                queue = topology.bridge_queue(self._native)
-                queue(channel).declare()
-                if isinstance(self.router, RoutingTable) and self._native:
-                    self._reconciler = Reconciler(conn)
-                    # until the first switch completes: what the broker did before we came
-                    self._plan = Plan.of_bindings(
-                        self._reconciler.recorded, topology.function_of_queue
-                    )
-                    self._begin_switch(self.router)
                 consumer = Consumer(
                     channel,
-                    queues=[queue],
+                    queues=[topology.bridge_queue()],
                     on_message=self._on_message,
                     prefetch_count=self.options.prefetch,
                     accept=None,
@@ -180,7 +142,6 @@ class Bridge:
                 log.info(
                     "bridge consuming",
                     queue=topology.BRIDGE_QUEUE,
-                    routing="broker bindings" if self._native else "bridge",
                     broker=mask_url(conn.as_uri(include_password=False)),
                 )
                 self._loop(conn, outbox)
@@ -203,11 +164,8 @@ class Bridge:
                 next_tick = now + _TICK
                 conn.heartbeat_check()
                 outbox.poll()
-            if self._reload.is_set() and not self._pending and self._switch is None:
+            if self._reload.is_set() and not self._pending:
                 self._apply_reload()
-            if self._switch is not None and time.monotonic() > self._switch.deadline:
-                log.warning("switch marker not seen (another bridge took it?); switching")
-                self._finish_switch()
             timeout = _POLL
             if self._pending:
                 if not _input_waiting(conn):  # nothing more has arrived: route now
@@ -228,41 +186,11 @@ class Bridge:
     def _apply_reload(self) -> None:
         self._reload.clear()
         try:
-            router = self._router_source()
+            self.router = self._router_source()
         except Exception as exc:  # keep routing with the old table when the new one is bad
             log.error("subscription table reload failed; keeping the old table", error=str(exc))
             return
-        if self._native and isinstance(router, RoutingTable):
-            self._begin_switch(router, reload=True)
-            return
-        self.router = router
         log.info("subscription table reloaded")
-
-    # -- broker bindings (RabbitMQ) ----------------------------------------------------
-    def _begin_switch(self, router: RoutingTable, *, reload: bool = False) -> None:
-        """Bind what ``router`` needs, then wait for a marker (see bridge.bindings)."""
-        assert self._reconciler is not None
-        new_plan = routing_plan(router.entries)
-        desired = new_plan.bindings(topology.function_queue_name, topology.BRIDGE_QUEUE)
-        added = self._reconciler.bind(desired)
-        token = self._reconciler.marker()
-        self._switch = _Switch(
-            token, router, new_plan, desired, time.monotonic() + 10.0, reload=reload
-        )
-        log.info("bindings added; switching at the marker", added=added)
-
-    def _finish_switch(self) -> None:
-        switch, self._switch = self._switch, None
-        if switch is None or self._reconciler is None:
-            return
-        self.router, self._plan = switch.router, switch.plan
-        removed = self._reconciler.commit(switch.desired)
-        log.info(
-            "subscription table reloaded" if switch.reload else "subscription table in force",
-            bindings=len(switch.desired),
-            removed=removed,
-            bridge_patterns=sorted(switch.plan.bridge_patterns),
-        )
 
     # -- one batch --------------------------------------------------------------------
     def _on_message(self, message: Message) -> None:
@@ -277,14 +205,9 @@ class Bridge:
         plan: list[tuple[int, Outgoing]] = []  # (input index or -1 for a hint, message)
         traced = sdk_active()
         for index, message in enumerate(batch):
-            if self._is_marker(message):
-                decisions.append(_SERVED)
-                continue
             started = time.time_ns() if traced else 0
             decision = self._decide(message)
             decisions.append(decision)
-            if decision.kind is Kind.SERVED:
-                continue
             if decision.kind is Kind.ROUTED:
                 # counted once per batch below: a metric update per event costs a lock
                 routed += 1
@@ -403,14 +326,6 @@ class Bridge:
             reason=decision.reason,
         )
 
-    def _is_marker(self, message: Message) -> bool:
-        headers = message.headers
-        if not headers or MARKER_HEADER not in headers:
-            return False
-        if self._switch is not None and headers[MARKER_HEADER] == self._switch.token:
-            self._finish_switch()  # everything before it was routed by the old table
-        return True
-
     def _count(self, received: int, routed: int, fanout: collections.Counter[str]) -> None:
         self.stats["received"] += received
         metrics.RECEIVED.inc(received)
@@ -425,11 +340,6 @@ class Bridge:
         body = message.body
         if isinstance(body, str):
             body = body.encode("utf-8")
-        served = None
-        if self._plan is not None:
-            info = message.delivery_info or {}
-            if info.get("exchange") == topology.EVENTS_EXCHANGE:
-                served = self._plan.served(info.get("routing_key"))
         started = time.perf_counter()
         decision = decide(
             bytes(body),
@@ -439,7 +349,6 @@ class Bridge:
             self.router,
             max_hops=self.options.max_hops,
             keep_unmatched=self.options.unmatched == "keep",
-            served=served,
         )
         metrics.ROUTING_SECONDS.observe(time.perf_counter() - started)
         return decision

@@ -1,4 +1,4 @@
-"""Decode the delivered CloudEvents message (binary or structured mode), or fail for good.
+"""Decode the delivered structured JSON into a CloudEvent (or fail permanently).
 
 An undecodable body can never succeed: the result is FAILED with the
 :class:`~broker_bridge.invalid.InvalidEventError`, which the dead-letter
@@ -7,7 +7,6 @@ middleware (outside this one) sends to the DLQ without any retry.
 
 from __future__ import annotations
 
-from broker_bridge.bindings.amqp import from_amqp
 from broker_bridge.formats.json import from_json
 from broker_bridge.invalid import InvalidEventError
 from worker_runtime.context import Invocation, Outcome, Result
@@ -21,13 +20,7 @@ class Decode(Middleware):
         if invocation.event is not None:  # decoded already (by the tracing middleware)
             return call_next(invocation)
         try:
-            delivery = invocation.delivery
-            if delivery.headers is None and delivery.content_type is None:
-                invocation.event = from_json(delivery.body)
-            else:
-                body = delivery.body
-                raw = body.encode() if isinstance(body, str) else bytes(body)
-                invocation.event = from_amqp(raw, delivery.headers, delivery.content_type)
+            invocation.event = from_json(invocation.delivery.body)
         except InvalidEventError as exc:
             return Result(Outcome.FAILED, error=exc)
         return call_next(invocation)

@@ -30,14 +30,7 @@ from worker_runtime.errors import PermanentError
 from worker_runtime.middleware.base import Middleware, Next
 from worker_runtime.ports import Outbox
 
-__all__ = [
-    "HOPS_EXTENSION",
-    "HopLimitExceeded",
-    "InvalidReply",
-    "Replies",
-    "build_replies",
-    "function_source",
-]
+__all__ = ["HOPS_EXTENSION", "InvalidReply", "Replies", "build_replies", "function_source"]
 
 HOPS_EXTENSION = "eventfnhops"
 _REPLY_NAMESPACE = uuid.UUID("5f0b8f3e-2a43-4f0e-9d7c-8b1f7f3f6e21")
@@ -45,11 +38,6 @@ _REPLY_NAMESPACE = uuid.UUID("5f0b8f3e-2a43-4f0e-9d7c-8b1f7f3f6e21")
 
 class InvalidReply(PermanentError, ValueError):
     """A handler returned something that is not a valid event (or list of events)."""
-
-
-class HopLimitExceeded(PermanentError):
-    """A reply would pass ``EVENTFN_BRIDGE_MAX_HOPS``: a reply loop is cut here, where
-    replies are published (on RabbitMQ they may never pass through the bridge)."""
 
 
 def function_source(function: str) -> str:
@@ -84,22 +72,14 @@ def _parts(item: Any) -> tuple[dict[str, Any], Any]:
     raise InvalidReply(f"a reply must be a CloudEvent or a mapping, not {type(item).__name__}")
 
 
-def build_replies(
-    invocation: Invocation, value: Any, max_hops: int | None = None
-) -> list[StrictCloudEvent]:
-    """The reply events for handler return ``value``; raises :class:`InvalidReply`,
-    or :class:`HopLimitExceeded` when a reply's ``eventfnhops`` would pass ``max_hops``."""
+def build_replies(invocation: Invocation, value: Any) -> list[StrictCloudEvent]:
+    """The reply events for handler return ``value``; raises :class:`InvalidReply`."""
     spec, event = invocation.spec, invocation.event
     incoming = event.get_attributes() if event is not None else {}
     hops = incoming.get(HOPS_EXTENSION)
     hops = hops if isinstance(hops, int) and not isinstance(hops, bool) else 0
     replies: list[StrictCloudEvent] = []
-    items = _as_list(value)
-    if items and max_hops is not None and hops + 1 > max_hops:
-        raise HopLimitExceeded(
-            f"hop limit exceeded: {HOPS_EXTENSION}={hops + 1} > {max_hops} (a reply loop?)"
-        )
-    for index, item in enumerate(items):
+    for index, item in enumerate(_as_list(value)):
         attributes, data = _parts(item)
         attributes.setdefault("source", function_source(spec.name))
         if attributes.get("id") is None:
@@ -114,20 +94,17 @@ def build_replies(
 
 
 class Replies(Middleware):
-    def __init__(
-        self, outbox: Outbox, system: str = "eventfn.embedded", max_hops: int | None = None
-    ) -> None:
+    def __init__(self, outbox: Outbox, system: str = "eventfn.embedded") -> None:
         self.outbox = outbox
         self.system = system
-        self.max_hops = max_hops
 
     def __call__(self, invocation: Invocation, call_next: Next) -> Result:
         result = call_next(invocation)
         if result.outcome is not Outcome.DONE or result.value is None:
             return result
         try:
-            replies = build_replies(invocation, result.value, self.max_hops)
-        except (InvalidReply, HopLimitExceeded) as exc:
+            replies = build_replies(invocation, result.value)
+        except InvalidReply as exc:
             return replace(result, outcome=Outcome.FAILED, error=exc)
         if replies:
             spans = publish_spans(

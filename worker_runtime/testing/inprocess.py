@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -34,12 +35,11 @@ from celery import Celery
 from kombu import Consumer, Message
 from prometheus_client import CollectorRegistry
 
-from broker_bridge import topology, wire
+from broker_bridge import topology
 from broker_bridge.bridge import Bridge
 from broker_bridge.config import Settings
 from broker_bridge.connection import connect, transport_options
 from broker_bridge.transport import sqlite
-from worker_runtime.consumer import delivery_of
 from worker_runtime.context import Delivery
 from worker_runtime.execution import Pipeline, build_pipeline
 from worker_runtime.metrics import WorkerMetrics
@@ -118,7 +118,7 @@ class _FunctionThread(threading.Thread):
 
     def _on_message(self, message: Message) -> None:
         headers = message.headers or {}
-        due = _due_time(headers.get(wire.ETA) or headers.get("eta"))
+        due = _due_time(headers.get("eta"))
         defers = int(headers.get("eventfn_defers") or 0)
         if due is not None and due > time.time() and not (self.harness.fast_retries and not defers):
             heapq.heappush(self.held, (due, next(self._seq), message))
@@ -148,7 +148,18 @@ class _FunctionThread(threading.Thread):
         message.ack()
 
     def _delivery(self, message: Message) -> Delivery:
-        return delivery_of(self.spec, message)
+        body = message.body
+        args, _kwargs, _embed = json.loads(body.decode() if isinstance(body, bytes) else body)
+        headers = message.headers or {}
+        return Delivery(
+            spec=self.spec,
+            body=str(args[0]),
+            task_id=str(headers["id"]),
+            attempt=int(headers.get("eventfn_attempt") or 1),
+            redelivered=bool((message.delivery_info or {}).get("redelivered")),
+            first_failure=headers.get("eventfn_first_failure"),
+            defers=int(headers.get("eventfn_defers") or 0),
+        )
 
 
 class InProcessHarness(Harness):

@@ -95,13 +95,6 @@ def _decode_event(body: str | bytes) -> BaseCloudEvent | None:
         return None
 
 
-def _decode_letter(message: DeadLetterMessage) -> BaseCloudEvent | None:
-    try:
-        return message.cloudevent()
-    except (InvalidEventError, ValueError):
-        return None
-
-
 def _error_text(error_type: str | None, message: str | None) -> str | None:
     if error_type is None:
         return None
@@ -173,7 +166,7 @@ def dead_letter_from_message(function: str, message: DeadLetterMessage) -> DeadL
     ext = message.extensions
     return DeadLetter(
         function=function,
-        event=_decode_letter(message),
+        event=_decode_event(message.body),
         error_type=str(ext.get("eventfnerrortype", "")),
         error_message=str(ext.get("eventfnerror", "")),
         attempts=int(ext.get("eventfnattempts") or 0),

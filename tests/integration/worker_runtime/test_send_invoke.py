@@ -20,10 +20,9 @@ import pytest
 from kombu import Connection, Queue
 from wr_support import depth
 
-from broker_bridge.bindings.amqp import from_amqp
 from broker_bridge.config import Settings
-from broker_bridge.formats.json import to_json
 from broker_bridge.publisher import Publisher
+from broker_bridge.taskmessage import build_task_message
 from broker_bridge.transport import sqlite
 from worker_runtime import UnknownFunction, send
 from worker_runtime.testing import ProcessHarness
@@ -57,7 +56,7 @@ def take_all(url: str, queue_name: str) -> list[Any]:
         queue.declare()
         while (message := queue.get(no_ack=False, accept=None)) is not None:
             body = message.body if isinstance(message.body, bytes) else message.body.encode()
-            taken.append((body, dict(message.headers or {}), message.content_type))
+            taken.append((body, dict(message.headers or {}), message.properties))
             message.ack()
     return taken
 
@@ -156,20 +155,24 @@ def test_unknown_function_is_refused_and_nothing_is_published(broker: Any, tmp_p
     assert depth(broker.url, "eventfn.fn.inv-nope") == 0
 
 
-def test_send_puts_a_plain_cloudevent_on_the_function_queue(broker: Any) -> None:
+def test_send_publishes_the_task_message_the_bridge_would(broker: Any) -> None:
     broker.reset(["inv-flaky"])
     registry = registry_for(FUNCTIONS)
     with Publisher(broker.url, settings=Settings(broker_url=broker.url)) as publisher:
         event_id = send(
             "inv-flaky", {"k": "v"}, publisher=publisher, registry=registry, subject="s"
         )
-    [(body, headers, content_type)] = take_all(broker.url, "eventfn.fn.inv-flaky")
-    # what any AMQP client reading the queue finds: a CloudEvent, no Celery envelope
-    assert "task" not in headers
-    assert not [name for name in headers if name.startswith("eventfn_")]
-    event = from_amqp(body, headers, content_type)
-    assert (event.get_id(), event.get_subject(), event.get_data()) == (event_id, "s", {"k": "v"})
-    assert event.get_source() == "/eventfn/invoke"
+    [(body, headers, properties)] = take_all(broker.url, "eventfn.fn.inv-flaky")
+    args, kwargs, _ = json.loads(body)
+    event = json.loads(args[0])
+    assert (event["id"], event["subject"], event["data"]) == (event_id, "s", {"k": "v"})
+    expected = build_task_message("inv-flaky", args[0], "/eventfn/invoke", event_id)
+    assert kwargs == {}
+    assert body == expected.body
+    assert headers["task"] == expected.headers["task"] == "eventfn.fn.inv-flaky"
+    assert headers["id"] == expected.headers["id"]
+    assert headers["eventfn_attempt"] == 1
+    assert properties.get("correlation_id") == expected.properties["correlation_id"]
 
 
 def test_invoke_takes_data_from_a_file_and_refuses_a_malformed_attr(
@@ -180,8 +183,8 @@ def test_invoke_takes_data_from_a_file_and_refuses_a_malformed_attr(
     data_file.write_text('{"order": 7, "note": "héllo ✓"}', encoding="utf-8")
     done = invoke(broker.url, "inv-flaky", "--data-file", str(data_file), "--subject", "o/7")
     assert done.returncode == 0, done.stderr
-    [(body, headers, content_type)] = take_all(broker.url, "eventfn.fn.inv-flaky")
-    event = json.loads(to_json(from_amqp(body, headers, content_type)))
+    [(body, _, _)] = take_all(broker.url, "eventfn.fn.inv-flaky")
+    event = json.loads(json.loads(body)[0][0])
     assert event["id"] == done.stdout.strip()
     assert (event["subject"], event["data"]) == ("o/7", {"order": 7, "note": "héllo ✓"})
     assert event["datacontenttype"] == "application/json"

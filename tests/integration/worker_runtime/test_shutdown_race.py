@@ -24,7 +24,7 @@ import redis
 from kombu import Connection, Queue
 from wr_support import depth, event_json, isolated, records, worker
 
-from broker_bridge.formats.json import CONTENT_TYPE
+from broker_bridge.taskmessage import build_task_message
 from worker_runtime.testing import EventfnProcess, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
@@ -62,13 +62,16 @@ class Stream:
                 event_id = f"{prefix}-{len(self.sent)}"
                 self.sent.append(event_id)
             body = event_json(event_id)
+            task = build_task_message(FUNCTION, body, "/tests/worker", event_id)
             producer.publish(
-                body.encode(),
+                task.body,
                 exchange="",
                 routing_key=QUEUE,
                 declare=[queue],
-                content_type=CONTENT_TYPE,
-                delivery_mode=2,
+                headers=task.headers,
+                content_type=task.content_type,
+                content_encoding=task.content_encoding,
+                **task.properties,
             )
 
     def _run(self) -> None:

@@ -10,7 +10,8 @@ from typing import Any
 from kombu import Connection, Queue
 
 from broker_bridge.event import new_event
-from broker_bridge.formats.json import CONTENT_TYPE, to_json
+from broker_bridge.formats.json import to_json
+from broker_bridge.taskmessage import build_task_message
 from broker_bridge.transport import sqlite
 from worker_runtime.testing import EventfnProcess
 
@@ -23,21 +24,25 @@ def event_json(event_id: str, data: Any = None, **attributes: Any) -> str:
 
 
 def send(url: str, function: str, bodies: list[str], copies: int = 1) -> None:
-    """Publish each body as a structured CloudEvent (``copies`` times) to the queue."""
+    """Publish one task message per body (``copies`` times each) to ``function``'s queue."""
     sqlite.register()
     queue_name = f"eventfn.fn.{function}"
     queue = Queue(queue_name, exchange="", routing_key=queue_name, durable=True)
     with Connection(url, transport_options={"confirm_publish": True}) as conn:
         producer = conn.Producer()
         for body in bodies:
+            envelope = json.loads(body)
+            task = build_task_message(function, body, envelope["source"], envelope["id"])
             for _ in range(copies):
                 producer.publish(
-                    body.encode(),
+                    task.body,
                     exchange="",
                     routing_key=queue_name,
                     declare=[queue],
-                    content_type=CONTENT_TYPE,
-                    delivery_mode=2,
+                    headers=task.headers,
+                    content_type=task.content_type,
+                    content_encoding=task.content_encoding,
+                    **task.properties,
                 )
 
 

@@ -16,7 +16,7 @@ from broker_bridge.limits import (
     fit_headers,
     properties_size,
 )
-from broker_bridge.wire import FunctionMessage, task_id_for
+from broker_bridge.taskmessage import build_task_message
 
 LIMITS = MessageLimits()
 
@@ -39,18 +39,10 @@ def test_limits_follow_the_frame() -> None:
     assert limits.attribute_budget == 4096 * 8 - HEADER_FRAME_OVERHEAD - HEADER_RESERVE
 
 
-def test_eventfn_control_headers_fit_the_reserve_whatever_the_event() -> None:
-    message = FunctionMessage(b'{"id": "x"}', {}, "application/cloudevents+json")
-    headers = message.with_control(
-        attempt=99,
-        eta="2026-12-02T18:00:00.000000+00:00",
-        first_failure="2026-12-02T18:00:00Z",
-        defers=99,
-        task_id=task_id_for("fn", "/s", "x" * 200_000),
-        previous_span="00-" + "a" * 32 + "-" + "b" * 16 + "-01",
-    )
-    check_message(LIMITS, message.body, headers, {}, message.content_type)
-    assert properties_size(headers) < HEADER_RESERVE // 8
+def test_a_task_message_passes_cheaply_and_a_long_id_stays_out_of_its_headers() -> None:
+    task = build_task_message("fn", '{"id": "x"}', "/s", "x" * 200_000)
+    check_message(LIMITS, task.body, task.headers, task.properties, task.content_type)
+    assert properties_size(task.headers, task.properties) < 2048
 
 
 def test_headers_over_the_frame_are_refused_exactly_at_the_boundary() -> None:

@@ -7,7 +7,7 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from broker_bridge.wire import _NAMESPACE, task_id_for
+from broker_bridge.taskmessage import _NAMESPACE, task_id_for
 
 text = st.text(max_size=40)
 
